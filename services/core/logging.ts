@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, destination, stdTimeFunctions, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -12,9 +12,9 @@ export function createLogger(options: { level?: LevelWithSilent; name?: string; 
       level: options.level ?? 'info',
       name: options.name ?? 'encourage',
       base: { pid: process.pid, ...(options.base ?? {}) },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: stdTimeFunctions.isoTime,
     },
-    pino.destination({ fd: 2, sync: true }),
+    destination({ fd: 2, sync: true }),
   );
 }
 

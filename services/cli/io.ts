@@ -1,0 +1,13 @@
+/** Small stdin/stdout helpers shared by the subcommands. */
+
+/** Read all of stdin as UTF-8 text. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Print one JSON document as a single stdout line: the machine-readable result of a command. */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}

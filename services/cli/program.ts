@@ -1,0 +1,17 @@
+/**
+ * The `encourage` command tree. One file per subcommand; each exports a `register*` function
+ * that adds itself to the program.
+ */
+import { Command } from 'commander';
+import { registerLossCommand } from './loss-command.js';
+
+/** Build the full command tree (tests use it for `--help` output). */
+export function buildProgram(): Command {
+  const program = new Command('encourage')
+    .description('Train image classifiers with the encouraging loss, locally or distributed on Kubernetes')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerLossCommand(program);
+  return program;
+}
