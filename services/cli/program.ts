@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerLossCommand } from './loss-command.js';
+import { registerTrainCommand } from './train-command.js';
 
 /** Build the full command tree (tests use it for `--help` output). */
 export function buildProgram(): Command {
@@ -13,5 +14,6 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerLossCommand(program);
+  registerTrainCommand(program);
   return program;
 }

@@ -93,3 +93,27 @@ export class Rng {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+/**
+ * A 32-bit seed derived from several integers (FNV-1a over their 32-bit words, then a final
+ * avalanche). Used so that e.g. the augmentation of a batch depends only on (seed, epoch,
+ * position): a resumed run regenerates exactly the same crops and flips without replaying a stream.
+ */
+export function deriveSeed(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const part of parts) {
+    let v = Math.trunc(part);
+    for (let i = 0; i < 2; i++) {
+      const word = (v % 4294967296) >>> 0;
+      for (let b = 0; b < 4; b++) {
+        h ^= (word >>> (8 * b)) & 0xff;
+        h = Math.imul(h, 0x01000193) >>> 0;
+      }
+      v = Math.floor(v / 4294967296);
+    }
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  return h >>> 0;
+}

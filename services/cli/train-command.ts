@@ -1,0 +1,116 @@
+/**
+ * `encourage train`: one training job in this process. Flags map one-to-one onto the keys of a
+ * JSON config file (`--config`), flags winning; the worker's `parseTrainConfig` validates both.
+ * SIGTERM/SIGINT stop at the next step boundary after writing a checkpoint (resume with --resume).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ConfigError, InputError } from '../core/errors.js';
+import { createLogger } from '../core/logging.js';
+import { parseTrainConfig } from '../worker/config.js';
+import { train } from '../worker/train/trainer.js';
+import { printJsonLine } from './io.js';
+
+/** Flag name (commander's camelCase attribute) → config key, where they differ. */
+const FLAG_TO_KEY: Record<string, string> = { paramGradEvery: 'paramGradEverySteps', checkpointEvery: 'checkpointEverySteps' };
+
+/** Register `encourage train`. */
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('Train a CIFAR-10 classifier with the encouraging loss in this process')
+    .option('--config <file>', 'JSON file with any of the options below (camelCase keys); flags override it')
+    .option('--experiment <name>', 'experiment name (DNS label); names the run directory and metrics')
+    .option('--data <kind>', 'synthetic | cifar10 (default: cifar10 when --data-dir is given, else synthetic)')
+    .option('--data-dir <dir>', 'CIFAR-10 binary directory (or its parent), or where --download puts it')
+    .option('--download', 'download CIFAR-10 into --data-dir first (MD5-checked, cached)')
+    .option('--data-url <url>', 'mirror URL or local path of cifar-10-binary.tar.gz')
+    .option('--synthetic-train <n>', 'synthetic training images')
+    .option('--synthetic-test <n>', 'synthetic test images')
+    .option('--model <name>', 'resnet18 | resnet20 | resnet32 | resnet56 | cnn-small')
+    .option('--loss <preset|json>', 'loss preset (ce, el, el-full, …) or JSON options, see docs/loss.md')
+    .option('--epochs <n>', 'epochs')
+    .option('--batch-size <n>', 'per-worker batch size')
+    .option('--lr <x>', 'peak learning rate')
+    .option('--lr-scaling <mode>', 'none | linear (scale --lr by batch/--lr-reference-batch, Goyal et al.)')
+    .option('--lr-reference-batch <n>', 'batch size the --lr was tuned for')
+    .option('--momentum <x>', 'SGD momentum')
+    .option('--weight-decay <x>', 'L2 weight decay (not applied to BatchNorm and biases)')
+    .option('--nesterov', 'Nesterov momentum')
+    .option('--schedule <kind>', 'cosine | multistep | constant')
+    .option('--warmup-epochs <x>', 'linear warm-up epochs')
+    .option('--seed <n>', 'seed for init, data order, augmentation and synthetic data')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu')
+    .option('--no-augment', 'disable random crop + flip')
+    .option('--run-dir <dir>', 'run directory (default runs/<experiment>)')
+    .option('--checkpoint-dir <dir>', 'checkpoint directory (default <run-dir>/checkpoints)')
+    .option('--checkpoint-every <steps>', 'also checkpoint every N steps (0: epoch ends only)')
+    .option('--checkpoints-kept <n>', 'checkpoints to keep')
+    .option('--resume', 'continue from the newest usable checkpoint')
+    .option('--eval-every <epochs>', 'evaluate on the test set every N epochs (and after the last)')
+    .option('--confidence-edges <list>', 'p_y bin edges, comma-separated, from 0 to 1')
+    .option('--high-confidence-threshold <p>', 'p_y above which an example counts as high-confidence')
+    .option('--param-grad-every <steps>', 'sample the high/low-confidence parameter-gradient norms every N steps (0: never)')
+    .option('--max-steps-per-epoch <n>', 'cap steps per epoch (smoke tests, benchmarks)')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (flags: Record<string, unknown>) => {
+      const raw = await readConfigFile(flags['config']);
+      for (const [flag, value] of Object.entries(flags)) {
+        if (flag === 'config' || flag === 'logLevel' || value === undefined) continue;
+        if (flag === 'augment' && value === true) continue; // commander's default for --no-augment
+        raw[FLAG_TO_KEY[flag] ?? flag] = flag === 'loss' ? parseLossFlag(value as string) : flag === 'confidenceEdges' ? parseList(value as string) : value;
+      }
+      const config = parseTrainConfig(raw);
+      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, rank: 0 } });
+      const controller = new AbortController();
+      const stop = (sig: NodeJS.Signals) => {
+        logger.warn({ signal: sig }, 'stopping at the next step boundary');
+        controller.abort();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      try {
+        const summary = await train(config, logger, controller.signal);
+        printJsonLine({ ...summary, history: undefined });
+        if (summary.interrupted) process.exitCode = 143;
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      }
+    });
+}
+
+async function readConfigFile(path: unknown): Promise<Record<string, unknown>> {
+  if (path === undefined) return {};
+  let text: string;
+  try {
+    text = await readFile(String(path), 'utf8');
+  } catch (err) {
+    throw new ConfigError('config', path, 'a readable JSON file', { cause: err });
+  }
+  try {
+    const doc = JSON.parse(text) as unknown;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('top level must be an object');
+    return doc as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError(`invalid JSON config (${(err as Error).message})`, String(path), undefined, { cause: err });
+  }
+}
+
+/** `--loss el` or `--loss '{"preset":"el","rho":0.5}'`. */
+function parseLossFlag(value: string): unknown {
+  if (!value.trim().startsWith('{')) return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch (err) {
+    throw new ConfigError('loss', value, 'a preset name or a JSON object', { cause: err });
+  }
+}
+
+function parseList(value: string): number[] {
+  return value.split(',').map((s) => {
+    const n = Number(s);
+    if (s.trim() === '' || !Number.isFinite(n)) throw new ConfigError('confidence-edges', value, 'comma-separated numbers, e.g. 0,0.5,0.9,1');
+    return n;
+  });
+}

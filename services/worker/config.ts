@@ -1,0 +1,182 @@
+/**
+ * The worker's configuration: everything a training job needs, typed and validated in one place.
+ * The CLI maps flags (and an optional JSON config file) onto `parseTrainConfig`; the coordinator
+ * sends the same object to workers. Defaults follow the standard CIFAR-10 recipe of
+ * kuangliu/pytorch-cifar (SGD 0.9, weight decay 5e-4, batch 128, cosine over 200 epochs).
+ * This is the only worker module that reads `process.env`.
+ */
+import { ConfigError } from '../core/errors.js';
+import { parseLossOptions, type LossOptions } from '../core/loss/index.js';
+import { DEFAULT_CONFIDENCE_EDGES, DEFAULT_HIGH_CONFIDENCE_THRESHOLD, validateEdges } from './train/confidence.js';
+import { LR_SCHEDULES, type LrScheduleKind } from './train/lr-schedule.js';
+import { parseBackendRequest, type BackendRequest } from './backend/select-backend.js';
+import { MODEL_NAMES, type ModelName } from './models/index.js';
+
+export const DEFAULT_EPOCHS = 200;
+export const DEFAULT_BATCH_SIZE = 128;
+export const DEFAULT_LR = 0.1;
+export const DEFAULT_MOMENTUM = 0.9;
+export const DEFAULT_WEIGHT_DECAY = 5e-4;
+/** Batch size the base LR is tuned for, for the linear scaling rule (kuangliu's recipe: 128). */
+export const DEFAULT_LR_REFERENCE_BATCH = 128;
+export const DEFAULT_SYNTHETIC_TRAIN_IMAGES = 10_000;
+export const DEFAULT_SYNTHETIC_TEST_IMAGES = 2_000;
+/** Every how many steps the high/low-confidence parameter-gradient norms are sampled. */
+export const DEFAULT_PARAM_GRAD_EVERY_STEPS = 50;
+export const DEFAULT_CHECKPOINTS_KEPT = 3;
+/** Where runs go when `--run-dir` is not given (`ENCOURAGE_RUNS_DIR` overrides). */
+export const DEFAULT_RUNS_DIR = 'runs';
+/** Where datasets are cached (`ENCOURAGE_DATA_DIR` overrides). */
+export const DEFAULT_DATA_DIR = '.data';
+
+export type DataSource =
+  | { readonly kind: 'synthetic'; readonly train: number; readonly test: number }
+  | { readonly kind: 'cifar10'; readonly dir: string; readonly download: boolean; readonly url: string | null };
+
+export interface TrainConfig {
+  readonly experiment: string;
+  readonly data: DataSource;
+  readonly model: ModelName;
+  readonly loss: LossOptions;
+  readonly epochs: number;
+  /** Per-worker batch size. */
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly lrScaling: 'none' | 'linear';
+  readonly lrReferenceBatch: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  readonly schedule: LrScheduleKind;
+  readonly warmupEpochs: number;
+  readonly seed: number;
+  readonly backend: BackendRequest;
+  readonly augment: boolean;
+  readonly runDir: string;
+  readonly checkpointDir: string;
+  /** Checkpoint every this many steps (0: only at epoch ends). */
+  readonly checkpointEverySteps: number;
+  readonly checkpointsKept: number;
+  readonly resume: boolean;
+  /** Evaluate on the test set every this many epochs (and always after the last). */
+  readonly evalEvery: number;
+  readonly confidenceEdges: readonly number[];
+  readonly highConfidenceThreshold: number;
+  readonly paramGradEverySteps: number;
+  /** Stop each epoch after this many steps (0: the whole shard) — for smoke tests and benchmarks. */
+  readonly maxStepsPerEpoch: number;
+}
+
+/** Environment variables the worker honours (read here and nowhere else). */
+export function envDefaults(env: NodeJS.ProcessEnv = process.env): { runsDir: string; dataDir: string } {
+  return { runsDir: env['ENCOURAGE_RUNS_DIR'] ?? DEFAULT_RUNS_DIR, dataDir: env['ENCOURAGE_DATA_DIR'] ?? DEFAULT_DATA_DIR };
+}
+
+const KEYS = [
+  'experiment', 'data', 'dataDir', 'download', 'dataUrl', 'syntheticTrain', 'syntheticTest', 'model', 'loss', 'epochs',
+  'batchSize', 'lr', 'lrScaling', 'lrReferenceBatch', 'momentum', 'weightDecay', 'nesterov', 'schedule', 'warmupEpochs',
+  'seed', 'backend', 'augment', 'runDir', 'checkpointDir', 'checkpointEverySteps', 'checkpointsKept', 'resume', 'evalEvery',
+  'confidenceEdges', 'highConfidenceThreshold', 'paramGradEverySteps', 'maxStepsPerEpoch',
+] as const;
+
+/**
+ * Validate a raw config (flags merged over a config file; camelCase keys as in `KEYS`) into a
+ * `TrainConfig`. Errors name the key, as a user wrote it.
+ */
+export function parseTrainConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): TrainConfig {
+  for (const key of Object.keys(raw)) {
+    if (raw[key] !== undefined && !(KEYS as readonly string[]).includes(key)) throw new ConfigError(key, raw[key], `a known option (${KEYS.join(', ')})`);
+  }
+  const defaults = envDefaults(env);
+  const experiment = str(raw, 'experiment', `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(experiment)) {
+    throw new ConfigError('experiment', experiment, 'a DNS-1123 label (lowercase letters, digits, "-"; at most 63 characters)');
+  }
+  const dataKind = str(raw, 'data', raw['dataDir'] !== undefined ? 'cifar10' : 'synthetic');
+  let data: DataSource;
+  if (dataKind === 'synthetic') {
+    data = { kind: 'synthetic', train: int(raw, 'syntheticTrain', DEFAULT_SYNTHETIC_TRAIN_IMAGES, 10), test: int(raw, 'syntheticTest', DEFAULT_SYNTHETIC_TEST_IMAGES, 10) };
+  } else if (dataKind === 'cifar10') {
+    data = { kind: 'cifar10', dir: str(raw, 'dataDir', defaults.dataDir), download: bool(raw, 'download', false), url: raw['dataUrl'] === undefined ? null : str(raw, 'dataUrl', '') };
+  } else {
+    throw new ConfigError('data', dataKind, "'synthetic' or 'cifar10'");
+  }
+  const model = str(raw, 'model', 'resnet18');
+  if (!(MODEL_NAMES as readonly string[]).includes(model)) throw new ConfigError('model', model, `one of ${MODEL_NAMES.join(', ')}`);
+  const schedule = str(raw, 'schedule', 'cosine');
+  if (!(LR_SCHEDULES as readonly string[]).includes(schedule)) throw new ConfigError('schedule', schedule, LR_SCHEDULES.join('|'));
+  const lrScaling = str(raw, 'lrScaling', 'none');
+  if (lrScaling !== 'none' && lrScaling !== 'linear') throw new ConfigError('lrScaling', lrScaling, "'none' or 'linear'");
+  const runDir = str(raw, 'runDir', `${defaults.runsDir}/${experiment}`);
+  const edges = raw['confidenceEdges'] ?? DEFAULT_CONFIDENCE_EDGES;
+  if (!Array.isArray(edges) || !edges.every((e) => typeof e === 'number')) throw new ConfigError('confidenceEdges', edges, 'an array of numbers from 0 to 1');
+  try {
+    validateEdges(edges as number[]);
+  } catch (err) {
+    throw new ConfigError('confidenceEdges', edges, 'strictly increasing numbers from 0 to 1', { cause: err });
+  }
+  const epochs = int(raw, 'epochs', DEFAULT_EPOCHS, 1);
+  const warmupEpochs = num(raw, 'warmupEpochs', 0, (x) => x >= 0 && x < epochs, `a number in [0, epochs=${epochs})`);
+  return {
+    experiment,
+    data,
+    model: model as ModelName,
+    loss: parseLossOptions(raw['loss'] ?? 'ce', 'loss'),
+    epochs,
+    batchSize: int(raw, 'batchSize', DEFAULT_BATCH_SIZE, 1),
+    lr: num(raw, 'lr', DEFAULT_LR, (x) => x > 0, 'a number > 0'),
+    lrScaling,
+    lrReferenceBatch: int(raw, 'lrReferenceBatch', DEFAULT_LR_REFERENCE_BATCH, 1),
+    momentum: num(raw, 'momentum', DEFAULT_MOMENTUM, (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
+    weightDecay: num(raw, 'weightDecay', DEFAULT_WEIGHT_DECAY, (x) => x >= 0, 'a number ≥ 0'),
+    nesterov: bool(raw, 'nesterov', false),
+    schedule: schedule as LrScheduleKind,
+    warmupEpochs,
+    seed: int(raw, 'seed', 0, 0),
+    backend: parseBackendRequest(str(raw, 'backend', 'auto')),
+    augment: bool(raw, 'augment', true),
+    runDir,
+    checkpointDir: str(raw, 'checkpointDir', `${runDir}/checkpoints`),
+    checkpointEverySteps: int(raw, 'checkpointEverySteps', 0, 0),
+    checkpointsKept: int(raw, 'checkpointsKept', DEFAULT_CHECKPOINTS_KEPT, 1),
+    resume: bool(raw, 'resume', false),
+    evalEvery: int(raw, 'evalEvery', 1, 1),
+    confidenceEdges: edges as number[],
+    highConfidenceThreshold: num(raw, 'highConfidenceThreshold', DEFAULT_HIGH_CONFIDENCE_THRESHOLD, (x) => x > 0 && x < 1, 'a number in (0, 1)'),
+    paramGradEverySteps: int(raw, 'paramGradEverySteps', DEFAULT_PARAM_GRAD_EVERY_STEPS, 0),
+    maxStepsPerEpoch: int(raw, 'maxStepsPerEpoch', 0, 0),
+  };
+}
+
+function str(raw: Record<string, unknown>, key: string, fallback: string): string {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== 'string' || v === '') throw new ConfigError(key, v, 'a non-empty string');
+  return v;
+}
+
+function num(raw: Record<string, unknown>, key: string, fallback: number, ok: (x: number) => boolean, expected: string): number {
+  const v = coerceNumber(raw[key] ?? fallback);
+  if (v === null || !ok(v)) throw new ConfigError(key, raw[key], expected);
+  return v;
+}
+
+function int(raw: Record<string, unknown>, key: string, fallback: number, min: number): number {
+  const v = coerceNumber(raw[key] ?? fallback);
+  if (v === null || !Number.isSafeInteger(v) || v < min) throw new ConfigError(key, raw[key], `an integer ≥ ${min}`);
+  return v;
+}
+
+function bool(raw: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const v = raw[key] ?? fallback;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ConfigError(key, v, 'true or false');
+}
+
+/** Flags arrive as strings, config files as numbers: accept both, reject anything else. */
+function coerceNumber(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return null;
+}

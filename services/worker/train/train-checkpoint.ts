@@ -1,0 +1,71 @@
+/**
+ * What a training checkpoint holds and how it maps onto a `Replica`: every parameter and buffer
+ * by state-dict name, the SGD momentum buffer, and the position needed to continue bit for bit
+ * (epoch, samples consumed in that epoch's shard, global step; augmentation randomness is derived
+ * from (seed, epoch, position), so the seed is its whole RNG state).
+ */
+import { ConfigError } from '../../core/errors.js';
+import type { Checkpoint, TensorEntry } from '../../core/checkpoint/checkpoint-file.js';
+import { exportState, importState, stateLayout } from '../models/index.js';
+import type { Replica } from './replica.js';
+
+export const OPTIMIZER_MOMENTUM_KEY = 'optimizer.momentum_buffer';
+
+export interface EpochRecord {
+  readonly epoch: number;
+  readonly step: number;
+  readonly trainLoss: number;
+  readonly trainBase: number;
+  readonly trainBonus: number;
+  readonly trainAccuracy: number;
+  readonly testLoss: number | null;
+  readonly testBase: number | null;
+  readonly testBonus: number | null;
+  readonly testAccuracy: number | null;
+  readonly imagesPerSecond: number;
+  readonly seconds: number;
+}
+
+export interface TrainCheckpointMeta {
+  readonly kind: 'encourage-train';
+  readonly experiment: string;
+  readonly model: string;
+  readonly seed: number;
+  readonly batchSize: number;
+  readonly worldSize: number;
+  /** 0-based epoch in progress. */
+  readonly epoch: number;
+  /** Samples of this epoch's shard already consumed. */
+  readonly position: number;
+  readonly globalStep: number;
+  readonly sgdInitialised: boolean;
+  readonly history: readonly EpochRecord[];
+  readonly trainSeconds: number;
+  readonly trainImages: number;
+}
+
+/** Capture the replica's state as a checkpoint. */
+export function captureCheckpoint(replica: Replica, meta: Omit<TrainCheckpointMeta, 'kind' | 'model' | 'sgdInitialised'>): Checkpoint<TrainCheckpointMeta> {
+  const tensors = new Map<string, TensorEntry>();
+  const state = exportState(replica.model);
+  for (const entry of stateLayout(replica.model)) tensors.set(entry.name, { shape: entry.shape, data: state.get(entry.name)! });
+  const sgd = replica.sgd.state();
+  tensors.set(OPTIMIZER_MOMENTUM_KEY, { shape: [sgd.momentumBuffer.length], data: Float32Array.from(sgd.momentumBuffer) });
+  return { meta: { ...meta, kind: 'encourage-train', model: replica.model.name, sgdInitialised: sgd.initialised }, tensors };
+}
+
+/** Refuse a checkpoint that is not a training checkpoint of this model (throws naming the mismatch). */
+export function validateCheckpoint(ckpt: Checkpoint<TrainCheckpointMeta>, model: string): void {
+  if (ckpt.meta.kind !== 'encourage-train') throw new ConfigError('checkpoint.kind', ckpt.meta.kind, "'encourage-train'");
+  if (ckpt.meta.model !== model) throw new ConfigError('checkpoint.model', ckpt.meta.model, `a checkpoint of model '${model}'`);
+  if (!ckpt.tensors.has(OPTIMIZER_MOMENTUM_KEY)) throw new ConfigError('checkpoint.tensors', [...ckpt.tensors.keys()].slice(0, 3), `to include ${OPTIMIZER_MOMENTUM_KEY}`);
+}
+
+/** Load a validated checkpoint into the replica (weights, buffers, optimizer). */
+export function restoreCheckpoint(replica: Replica, ckpt: Checkpoint<TrainCheckpointMeta>): void {
+  const state = new Map<string, Float32Array>();
+  for (const [name, t] of ckpt.tensors) if (name !== OPTIMIZER_MOMENTUM_KEY) state.set(name, t.data);
+  importState(replica.model, state);
+  replica.syncFromModel();
+  replica.sgd.restore({ momentumBuffer: ckpt.tensors.get(OPTIMIZER_MOMENTUM_KEY)!.data, initialised: ckpt.meta.sgdInitialised });
+}

@@ -1,0 +1,216 @@
+/**
+ * `encourage train` in one process: the standard CIFAR-10 recipe with the encouraging loss,
+ * confidence analytics every step, atomic checkpoints and exact resume. The distributed worker
+ * reuses `Replica`, the sampler and the analytics; this file is the single-replica driver.
+ */
+import type { Logger } from 'pino';
+import { CheckpointStore } from '../../core/checkpoint/checkpoint-store.js';
+import { Rng, deriveSeed } from '../../core/random.js';
+import { selectBackend } from '../backend/select-backend.js';
+import type { TrainConfig } from '../config.js';
+import { fillBatch, gatherLabels, SAMPLE_FLOATS } from '../data/augment.js';
+import { BatchIterator, batchesPerEpoch } from '../data/batch-iterator.js';
+import { DistributedSampler } from '../data/distributed-sampler.js';
+import { countTrainableParams, createModel } from '../models/index.js';
+import { ConfidenceAccumulator, type ConfidenceTable } from './confidence.js';
+import { loadDatasets } from './datasets.js';
+import { learningRate, scaleLearningRate } from './lr-schedule.js';
+import { createProgressLine } from './progress-line.js';
+import { Replica, emptyEvalSums, type EvalSums } from './replica.js';
+import { RunDir } from './run-dir.js';
+import { captureCheckpoint, restoreCheckpoint, validateCheckpoint, type EpochRecord, type TrainCheckpointMeta } from './train-checkpoint.js';
+
+/** Batch size of evaluation passes (no gradients, so larger than training's). */
+export const EVAL_BATCH_SIZE = 256;
+
+export interface TrainSummary {
+  readonly experiment: string;
+  readonly model: string;
+  readonly parameters: number;
+  readonly loss: string;
+  readonly backend: string;
+  readonly backendReason: string;
+  readonly data: string;
+  readonly epochs: number;
+  readonly steps: number;
+  readonly testAccuracy: number | null;
+  readonly bestTestAccuracy: number | null;
+  readonly trainAccuracy: number;
+  readonly imagesPerSecond: number;
+  readonly wallSeconds: number;
+  readonly interrupted: boolean;
+  readonly resumedFromStep: number | null;
+  readonly runDir: string;
+  readonly confidence: ConfidenceTable;
+  readonly history: readonly EpochRecord[];
+}
+
+/** Run a training job to completion (or until `signal` aborts it, after a final checkpoint). */
+export async function train(config: TrainConfig, logger: Logger, signal?: AbortSignal): Promise<TrainSummary> {
+  const wallStart = performance.now();
+  const { backend, reason } = await selectBackend(config.backend, logger);
+  const data = await loadDatasets(config.data, config.seed, logger);
+  const model = createModel(config.model, { seed: config.seed });
+  const replica = new Replica(model, { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
+  const runDir = new RunDir(config.runDir);
+  await runDir.init({ ...config, backend, backendReason: reason });
+  const store = new CheckpointStore(config.checkpointDir, config.checkpointsKept, logger);
+  const sampler = new DistributedSampler({ size: data.train.count, rank: 0, worldSize: 1, shuffle: true, seed: config.seed });
+  const fullEpochSteps = batchesPerEpoch(sampler.numSamples, config.batchSize);
+  const stepsPerEpoch = config.maxStepsPerEpoch > 0 ? Math.min(config.maxStepsPerEpoch, fullEpochSteps) : fullEpochSteps;
+  const baseLr = config.lrScaling === 'linear' ? scaleLearningRate(config.lr, config.batchSize, config.lrReferenceBatch) : config.lr;
+  const lrOf = (step: number) => learningRate({ kind: config.schedule, baseLr, epochs: config.epochs, warmupEpochs: config.warmupEpochs, stepsPerEpoch }, step);
+
+  let epoch = 0;
+  let position = 0;
+  let globalStep = 0;
+  let history: EpochRecord[] = [];
+  let trainSeconds = 0;
+  let trainImages = 0;
+  let resumedFromStep: number | null = null;
+  if (config.resume) {
+    const found = await store.loadLatest<TrainCheckpointMeta>((c) => validateCheckpoint(c, config.model));
+    if (found === null) {
+      logger.warn({ dir: config.checkpointDir }, 'no usable checkpoint to resume from; starting fresh');
+    } else {
+      restoreCheckpoint(replica, found.checkpoint);
+      ({ epoch, position, globalStep, trainSeconds, trainImages } = found.checkpoint.meta);
+      history = [...found.checkpoint.meta.history];
+      resumedFromStep = globalStep;
+      await runDir.truncateAfter(globalStep);
+      logger.info({ path: found.path, epoch, position, step: globalStep }, 'resumed from checkpoint');
+    }
+  }
+  logger.info({ experiment: config.experiment, model: config.model, parameters: countTrainableParams(model), data: data.source, backend, stepsPerEpoch }, 'training');
+
+  const meta = (): Omit<TrainCheckpointMeta, 'kind' | 'model' | 'sgdInitialised'> => ({
+    experiment: config.experiment, seed: config.seed, batchSize: config.batchSize, worldSize: 1,
+    epoch, position, globalStep, history, trainSeconds, trainImages,
+  });
+  const checkpoint = async () => {
+    const t = performance.now();
+    const { path, bytes } = await store.save(globalStep, captureCheckpoint(replica, meta()));
+    logger.info({ path, bytes, step: globalStep, ms: Math.round(performance.now() - t) }, 'checkpoint written');
+  };
+
+  const confidence = new ConfidenceAccumulator(config.confidenceEdges);
+  let lastConfidence = confidence.table();
+  const x = new Float32Array(config.batchSize * SAMPLE_FLOATS);
+  const progress = createProgressLine();
+  let interrupted = false;
+
+  while (epoch < config.epochs && !interrupted) {
+    sampler.setEpoch(epoch);
+    const shard = sampler.indices();
+    const batches = new BatchIterator(shard, { batchSize: config.batchSize, start: position });
+    const epochStart = performance.now();
+    const sums = { loss: 0, base: 0, bonus: 0, correct: 0, examples: 0 };
+    confidence.reset();
+    let stepInEpoch = Math.ceil(position / config.batchSize);
+    for (const batch of batches) {
+      if (stepInEpoch >= stepsPerEpoch) break;
+      const t0 = performance.now();
+      const rng = new Rng(deriveSeed(config.seed, epoch, batch.start));
+      const xs = fillBatch(data.train.images, batch.indices, x.subarray(0, batch.indices.length * SAMPLE_FLOATS), { augment: config.augment, rng });
+      const labels = gatherLabels(data.train.labels, batch.indices);
+      const { grads, stats } = replica.computeGradients(xs, labels, config.loss, epoch + 1);
+      const sampleSplit = config.paramGradEverySteps > 0 && globalStep % config.paramGradEverySteps === 0;
+      const split = sampleSplit ? replica.paramGradSplit(xs, labels, stats, grads, config.highConfidenceThreshold) : null;
+      const lr = lrOf(globalStep);
+      replica.applyGradients(grads, lr);
+      const seconds = (performance.now() - t0) / 1000;
+      trainSeconds += seconds;
+      trainImages += labels.length;
+      globalStep++;
+      stepInEpoch++;
+      position = batch.end;
+      confidence.addBatch(stats.logits, stats.gradLogits, labels, stats.numClasses);
+      sums.loss += stats.loss * labels.length;
+      sums.base += stats.base * labels.length;
+      sums.bonus += stats.bonus * labels.length;
+      sums.correct += stats.correct;
+      sums.examples += labels.length;
+      const stepConfidence = new ConfidenceAccumulator(config.confidenceEdges);
+      stepConfidence.addBatch(stats.logits, stats.gradLogits, labels, stats.numClasses);
+      const t = stepConfidence.table();
+      runDir.record({
+        type: 'step', step: globalStep, epoch: epoch + 1, lr, loss: stats.loss, base: stats.base, bonus: stats.bonus,
+        accuracy: stats.correct / labels.length, seconds, imagesPerSecond: labels.length / seconds,
+        binCounts: t.bins.map((b) => b.count), binMeanGradNorm: t.bins.map((b) => b.meanGradNorm), binGradMassShare: t.bins.map((b) => b.gradMassShare),
+        meanMargin: t.meanMargin, meanPy: t.meanPy,
+        ...(split === null ? {} : { paramGradNormHigh: split.high, paramGradNormLow: split.low, highExamples: split.highExamples }),
+      });
+      progress.update(
+        `epoch ${epoch + 1}/${config.epochs} step ${stepInEpoch}/${stepsPerEpoch} loss ${(sums.loss / sums.examples).toFixed(4)} acc ${(sums.correct / sums.examples).toFixed(3)} ${Math.round(trainImages / trainSeconds)} img/s`,
+        stepInEpoch / stepsPerEpoch,
+      );
+      if (config.checkpointEverySteps > 0 && globalStep % config.checkpointEverySteps === 0) {
+        await runDir.flush();
+        await checkpoint();
+      }
+      if (signal?.aborted === true) {
+        interrupted = true;
+        break;
+      }
+    }
+    progress.done();
+    if (interrupted) break;
+    lastConfidence = confidence.table();
+    const last = epoch + 1 === config.epochs;
+    const evalSums = (epoch + 1) % config.evalEvery === 0 || last ? evaluate(replica, data.test, config, epoch + 1) : null;
+    const record: EpochRecord = {
+      epoch: epoch + 1, step: globalStep,
+      trainLoss: sums.loss / sums.examples, trainBase: sums.base / sums.examples, trainBonus: sums.bonus / sums.examples,
+      trainAccuracy: sums.correct / sums.examples,
+      testLoss: evalSums === null ? null : evalSums.lossSum / evalSums.examples,
+      testBase: evalSums === null ? null : evalSums.baseSum / evalSums.examples,
+      testBonus: evalSums === null ? null : evalSums.bonusSum / evalSums.examples,
+      testAccuracy: evalSums === null ? null : evalSums.correct / evalSums.examples,
+      imagesPerSecond: sums.examples / ((performance.now() - epochStart) / 1000),
+      seconds: (performance.now() - epochStart) / 1000,
+    };
+    history.push(record);
+    runDir.record({
+      type: 'epoch', ...record, confidence: lastConfidence,
+      ...(evalSums === null ? {} : { testBinExamples: evalSums.binExamples, testBinAccuracy: evalSums.binCorrect.map((c, i) => (evalSums.binExamples[i]! > 0 ? c / evalSums.binExamples[i]! : null)) }),
+    });
+    logger.info({ ...record }, 'epoch done');
+    epoch++;
+    position = 0;
+    await runDir.flush();
+    await checkpoint();
+  }
+  if (interrupted) {
+    await runDir.flush();
+    await checkpoint();
+    logger.warn({ step: globalStep, epoch: epoch + 1 }, 'interrupted: checkpoint written, resume with --resume');
+  }
+  const tested = history.filter((h) => h.testAccuracy !== null);
+  const summary: TrainSummary = {
+    experiment: config.experiment, model: config.model, parameters: countTrainableParams(model),
+    loss: config.loss.preset ?? 'custom', backend, backendReason: reason, data: data.source,
+    epochs: history.length, steps: globalStep,
+    testAccuracy: tested.at(-1)?.testAccuracy ?? null,
+    bestTestAccuracy: tested.length > 0 ? Math.max(...tested.map((h) => h.testAccuracy!)) : null,
+    trainAccuracy: history.at(-1)?.trainAccuracy ?? 0,
+    imagesPerSecond: trainSeconds > 0 ? trainImages / trainSeconds : 0,
+    wallSeconds: (performance.now() - wallStart) / 1000,
+    interrupted, resumedFromStep, runDir: config.runDir, confidence: lastConfidence, history,
+  };
+  runDir.record({ type: 'summary', step: globalStep, ...summary, history: undefined });
+  await runDir.flush();
+  model.dispose();
+  return summary;
+}
+
+/** Test-set pass with running statistics; the bonus is reported, not added. */
+function evaluate(replica: Replica, test: { images: Uint8Array; labels: Uint8Array; count: number }, config: TrainConfig, epoch: number): EvalSums {
+  const sums = emptyEvalSums(config.confidenceEdges.length - 1);
+  const x = new Float32Array(EVAL_BATCH_SIZE * SAMPLE_FLOATS);
+  const all = Int32Array.from({ length: test.count }, (_, i) => i);
+  for (const batch of new BatchIterator(all, { batchSize: EVAL_BATCH_SIZE })) {
+    const xs = fillBatch(test.images, batch.indices, x.subarray(0, batch.indices.length * SAMPLE_FLOATS), { augment: false });
+    replica.evaluateBatch(xs, gatherLabels(test.labels, batch.indices), config.loss, epoch, config.confidenceEdges, sums);
+  }
+  return sums;
+}
