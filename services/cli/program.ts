@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerLossCommand } from './loss-command.js';
 import { registerTrainCommand } from './train-command.js';
+import { registerDataCommand } from './data-command.js';
 
 /** Build the full command tree (tests use it for `--help` output). */
 export function buildProgram(): Command {
@@ -15,5 +16,6 @@ export function buildProgram(): Command {
     .exitOverride();
   registerLossCommand(program);
   registerTrainCommand(program);
+  registerDataCommand(program);
   return program;
 }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, InputError } from '../core/errors.js';
 import { createLogger } from '../core/logging.js';
-import { parseTrainConfig } from '../worker/config.js';
+import { parseTrainConfig } from '../core/training/train-config.js';
 import { train } from '../worker/train/trainer.js';
 import { printJsonLine } from './io.js';
 

@@ -3,7 +3,7 @@
  * CIFAR-10 binary files (downloaded first when asked to).
  */
 import type { Logger } from 'pino';
-import type { DataSource } from '../config.js';
+import type { DataSource } from '../../core/training/train-config.js';
 import type { Cifar10Data } from '../data/cifar10-format.js';
 import { loadCifar10, resolveCifar10Dir } from '../data/cifar10-loader.js';
 import { downloadCifar10 } from '../data/download.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { encouragingLoss, lossWithLogitGrad, type LossOptions } from '../../core/loss/index.js';
 import { flattenGrads, flattenParams, loadFlatParams, type Model } from '../models/index.js';
 import { FlatSgd, type SgdOptions } from './sgd.js';
-import { binOf } from './confidence.js';
+import { binOf } from '../../core/training/confidence.js';
 
 export const IMAGE_SIDE = 32;
 export const IMAGE_CHANNELS = 3;

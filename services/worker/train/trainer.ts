@@ -5,17 +5,16 @@
  */
 import type { Logger } from 'pino';
 import { CheckpointStore } from '../../core/checkpoint/checkpoint-store.js';
-import { Rng, deriveSeed } from '../../core/random.js';
 import { selectBackend } from '../backend/select-backend.js';
-import type { TrainConfig } from '../config.js';
-import { fillBatch, gatherLabels, SAMPLE_FLOATS } from '../data/augment.js';
-import { BatchIterator, batchesPerEpoch } from '../data/batch-iterator.js';
-import { DistributedSampler } from '../data/distributed-sampler.js';
+import type { TrainConfig } from '../../core/training/train-config.js';
+import { BatchIterator, batchesPerEpoch } from '../../core/training/batch-iterator.js';
+import { DistributedSampler } from '../../core/training/distributed-sampler.js';
 import { countTrainableParams, createModel } from '../models/index.js';
-import { ConfidenceAccumulator, type ConfidenceTable } from './confidence.js';
+import { ConfidenceAccumulator, type ConfidenceTable } from '../../core/training/confidence.js';
 import { loadDatasets } from './datasets.js';
-import { learningRate, scaleLearningRate } from './lr-schedule.js';
+import { learningRate, scaleLearningRate } from '../../core/training/lr-schedule.js';
 import { createProgressLine } from './progress-line.js';
+import { prepareBatch, SAMPLE_FLOATS } from './batch-input.js';
 import { Replica, emptyEvalSums, type EvalSums } from './replica.js';
 import { RunDir } from './run-dir.js';
 import { captureCheckpoint, restoreCheckpoint, validateCheckpoint, type EpochRecord, type TrainCheckpointMeta } from './train-checkpoint.js';
@@ -110,9 +109,7 @@ export async function train(config: TrainConfig, logger: Logger, signal?: AbortS
     for (const batch of batches) {
       if (stepInEpoch >= stepsPerEpoch) break;
       const t0 = performance.now();
-      const rng = new Rng(deriveSeed(config.seed, epoch, batch.start));
-      const xs = fillBatch(data.train.images, batch.indices, x.subarray(0, batch.indices.length * SAMPLE_FLOATS), { augment: config.augment, rng });
-      const labels = gatherLabels(data.train.labels, batch.indices);
+      const { x: xs, labels } = prepareBatch(data.train, batch.indices, x, { augment: config.augment, seed: config.seed, epoch });
       const { grads, stats } = replica.computeGradients(xs, labels, config.loss, epoch + 1);
       const sampleSplit = config.paramGradEverySteps > 0 && globalStep % config.paramGradEverySteps === 0;
       const split = sampleSplit ? replica.paramGradSplit(xs, labels, stats, grads, config.highConfidenceThreshold) : null;
@@ -209,8 +206,8 @@ function evaluate(replica: Replica, test: { images: Uint8Array; labels: Uint8Arr
   const x = new Float32Array(EVAL_BATCH_SIZE * SAMPLE_FLOATS);
   const all = Int32Array.from({ length: test.count }, (_, i) => i);
   for (const batch of new BatchIterator(all, { batchSize: EVAL_BATCH_SIZE })) {
-    const xs = fillBatch(test.images, batch.indices, x.subarray(0, batch.indices.length * SAMPLE_FLOATS), { augment: false });
-    replica.evaluateBatch(xs, gatherLabels(test.labels, batch.indices), config.loss, epoch, config.confidenceEdges, sums);
+    const { x: xs, labels } = prepareBatch(test, batch.indices, x, { augment: false, seed: 0, epoch: 0 });
+    replica.evaluateBatch(xs, labels, config.loss, epoch, config.confidenceEdges, sums);
   }
   return sums;
 }

@@ -1,16 +1,15 @@
 /**
- * The worker's configuration: everything a training job needs, typed and validated in one place.
- * The CLI maps flags (and an optional JSON config file) onto `parseTrainConfig`; the coordinator
- * sends the same object to workers. Defaults follow the standard CIFAR-10 recipe of
+ * The run's training configuration: everything a training job needs, typed and validated in one
+ * place. The CLI maps flags (and an optional JSON config file) onto `parseTrainConfig`; the
+ * coordinator resolves it once and sends it to every worker as JSON. Defaults follow the standard CIFAR-10 recipe of
  * kuangliu/pytorch-cifar (SGD 0.9, weight decay 5e-4, batch 128, cosine over 200 epochs).
- * This is the only worker module that reads `process.env`.
+ * `envDefaults` is the only place that reads the environment for it.
  */
-import { ConfigError } from '../core/errors.js';
-import { parseLossOptions, type LossOptions } from '../core/loss/index.js';
-import { DEFAULT_CONFIDENCE_EDGES, DEFAULT_HIGH_CONFIDENCE_THRESHOLD, validateEdges } from './train/confidence.js';
-import { LR_SCHEDULES, type LrScheduleKind } from './train/lr-schedule.js';
-import { parseBackendRequest, type BackendRequest } from './backend/select-backend.js';
-import { MODEL_NAMES, type ModelName } from './models/index.js';
+import { ConfigError } from '../errors.js';
+import { parseLossOptions, type LossOptions } from '../loss/index.js';
+import { DEFAULT_CONFIDENCE_EDGES, DEFAULT_HIGH_CONFIDENCE_THRESHOLD, validateEdges } from './confidence.js';
+import { LR_SCHEDULES, type LrScheduleKind } from './lr-schedule.js';
+import { BACKEND_REQUESTS, MODEL_NAMES, type BackendRequest, type ModelName } from './names.js';
 
 export const DEFAULT_EPOCHS = 200;
 export const DEFAULT_BATCH_SIZE = 128;
@@ -88,7 +87,7 @@ export function parseTrainConfig(raw: Record<string, unknown>, env: NodeJS.Proce
     if (raw[key] !== undefined && !(KEYS as readonly string[]).includes(key)) throw new ConfigError(key, raw[key], `a known option (${KEYS.join(', ')})`);
   }
   const defaults = envDefaults(env);
-  const experiment = str(raw, 'experiment', `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const experiment = str(raw, 'experiment', `run-${new Date().toISOString().toLowerCase().replace(/[:.]/g, '-')}`);
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(experiment)) {
     throw new ConfigError('experiment', experiment, 'a DNS-1123 label (lowercase letters, digits, "-"; at most 63 characters)');
   }
@@ -133,7 +132,7 @@ export function parseTrainConfig(raw: Record<string, unknown>, env: NodeJS.Proce
     schedule: schedule as LrScheduleKind,
     warmupEpochs,
     seed: int(raw, 'seed', 0, 0),
-    backend: parseBackendRequest(str(raw, 'backend', 'auto')),
+    backend: oneOfStr(raw, 'backend', 'auto', BACKEND_REQUESTS),
     augment: bool(raw, 'augment', true),
     runDir,
     checkpointDir: str(raw, 'checkpointDir', `${runDir}/checkpoints`),
@@ -152,6 +151,12 @@ function str(raw: Record<string, unknown>, key: string, fallback: string): strin
   const v = raw[key] ?? fallback;
   if (typeof v !== 'string' || v === '') throw new ConfigError(key, v, 'a non-empty string');
   return v;
+}
+
+function oneOfStr<T extends string>(raw: Record<string, unknown>, key: string, fallback: T, allowed: readonly T[]): T {
+  const v = str(raw, key, fallback);
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(key, v, allowed.join('|'));
+  return v as T;
 }
 
 function num(raw: Record<string, unknown>, key: string, fallback: number, ok: (x: number) => boolean, expected: string): number {

@@ -1,0 +1,79 @@
+// Original file: encourage/v1/coordinator.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface StepReport {
+  'workerId'?: (string);
+  'generation'?: (number | string | Long);
+  'rank'?: (number);
+  'step'?: (number | string | Long);
+  'epoch'?: (number);
+  'examples'?: (number);
+  /**
+   * Sums over the rank's batch: loss, base, bonus (batch mean × examples), correct predictions.
+   */
+  'lossSum'?: (number | string);
+  'baseSum'?: (number | string);
+  'bonusSum'?: (number | string);
+  'correct'?: (number);
+  /**
+   * Confidence analytics (see services/worker/train/confidence.ts): per-bin counts and sums of
+   * per-example logit-gradient norms, plus margin and p_y sums.
+   */
+  'binCounts'?: (number | string)[];
+  'binGradNormSums'?: (number | string)[];
+  'marginSum'?: (number | string);
+  'pySum'?: (number | string);
+  /**
+   * Sampled every K steps (NaN when not sampled).
+   */
+  'paramGradNormHigh'?: (number | string);
+  'paramGradNormLow'?: (number | string);
+  'learningRate'?: (number | string);
+  /**
+   * Phase timings of this step on this rank.
+   */
+  'dataSeconds'?: (number | string);
+  'computeSeconds'?: (number | string);
+  'allreduceSeconds'?: (number | string);
+  'updateSeconds'?: (number | string);
+  'allreduceBytes'?: (number | string | Long);
+}
+
+export interface StepReport__Output {
+  'workerId': (string);
+  'generation': (number);
+  'rank': (number);
+  'step': (number);
+  'epoch': (number);
+  'examples': (number);
+  /**
+   * Sums over the rank's batch: loss, base, bonus (batch mean × examples), correct predictions.
+   */
+  'lossSum': (number);
+  'baseSum': (number);
+  'bonusSum': (number);
+  'correct': (number);
+  /**
+   * Confidence analytics (see services/worker/train/confidence.ts): per-bin counts and sums of
+   * per-example logit-gradient norms, plus margin and p_y sums.
+   */
+  'binCounts': (number)[];
+  'binGradNormSums': (number)[];
+  'marginSum': (number);
+  'pySum': (number);
+  /**
+   * Sampled every K steps (NaN when not sampled).
+   */
+  'paramGradNormHigh': (number);
+  'paramGradNormLow': (number);
+  'learningRate': (number);
+  /**
+   * Phase timings of this step on this rank.
+   */
+  'dataSeconds': (number);
+  'computeSeconds': (number);
+  'allreduceSeconds': (number);
+  'updateSeconds': (number);
+  'allreduceBytes': (number);
+}

@@ -1,0 +1,48 @@
+// Original file: encourage/v1/coordinator.proto
+
+
+export interface WorkerInfo {
+  /**
+   * host:port of the worker's Collective service, reachable by its ring neighbours.
+   */
+  'collectiveAddress'?: (string);
+  /**
+   * Pod (or host) name: ranks of one pod are placed next to each other in the ring.
+   */
+  'pod'?: (string);
+  /**
+   * Local process index within the pod (GPU index when there are GPUs).
+   */
+  'localIndex'?: (number);
+  /**
+   * Backend the worker will compute on (tensorflow, wasm, cpu).
+   */
+  'backend'?: (string);
+  /**
+   * Hash of the model and loss configuration the worker was started for (empty: take the run's).
+   */
+  'configFingerprint'?: (string);
+}
+
+export interface WorkerInfo__Output {
+  /**
+   * host:port of the worker's Collective service, reachable by its ring neighbours.
+   */
+  'collectiveAddress': (string);
+  /**
+   * Pod (or host) name: ranks of one pod are placed next to each other in the ring.
+   */
+  'pod': (string);
+  /**
+   * Local process index within the pod (GPU index when there are GPUs).
+   */
+  'localIndex': (number);
+  /**
+   * Backend the worker will compute on (tensorflow, wasm, cpu).
+   */
+  'backend': (string);
+  /**
+   * Hash of the model and loss configuration the worker was started for (empty: take the run's).
+   */
+  'configFingerprint': (string);
+}
