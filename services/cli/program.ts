@@ -5,6 +5,8 @@
 import { Command } from 'commander';
 import { registerLossCommand } from './loss-command.js';
 import { registerTrainCommand } from './train-command.js';
+import { registerWorkerCommand } from './worker-command.js';
+import { registerCoordinatorCommand } from './coordinator-command.js';
 import { registerDataCommand } from './data-command.js';
 
 /** Build the full command tree (tests use it for `--help` output). */
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerLossCommand(program);
   registerTrainCommand(program);
+  registerCoordinatorCommand(program);
+  registerWorkerCommand(program);
   registerDataCommand(program);
   return program;
 }

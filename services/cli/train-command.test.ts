@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpointFile } from '../core/checkpoint/checkpoint-file.js';
 import { CheckpointStore } from '../core/checkpoint/checkpoint-store.js';
-import { readMetrics } from '../worker/train/run-dir.js';
+import { readMetrics } from '../core/training/run-dir.js';
 import { lastJsonLine, runCli, startCli } from './cli-harness.js';
 
 interface Summary {

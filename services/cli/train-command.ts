@@ -7,18 +7,17 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, InputError } from '../core/errors.js';
 import { createLogger } from '../core/logging.js';
-import { parseTrainConfig } from '../core/training/train-config.js';
+import { parseTrainConfig, type TrainConfig } from '../core/training/train-config.js';
+import { launchLocalRun } from './local-launcher.js';
 import { train } from '../worker/train/trainer.js';
 import { printJsonLine } from './io.js';
 
 /** Flag name (commander's camelCase attribute) → config key, where they differ. */
 const FLAG_TO_KEY: Record<string, string> = { paramGradEvery: 'paramGradEverySteps', checkpointEvery: 'checkpointEverySteps' };
 
-/** Register `encourage train`. */
-export function registerTrainCommand(program: Command): void {
-  program
-    .command('train')
-    .description('Train a CIFAR-10 classifier with the encouraging loss in this process')
+/** Add the run-configuration flags shared by `train` and `coordinator`. */
+export function addTrainOptions(cmd: Command): Command {
+  return cmd
     .option('--config <file>', 'JSON file with any of the options below (camelCase keys); flags override it')
     .option('--experiment <name>', 'experiment name (DNS label); names the run directory and metrics')
     .option('--data <kind>', 'synthetic | cifar10 (default: cifar10 when --data-dir is given, else synthetic)')
@@ -27,12 +26,12 @@ export function registerTrainCommand(program: Command): void {
     .option('--data-url <url>', 'mirror URL or local path of cifar-10-binary.tar.gz')
     .option('--synthetic-train <n>', 'synthetic training images')
     .option('--synthetic-test <n>', 'synthetic test images')
-    .option('--model <name>', 'resnet18 | resnet20 | resnet32 | resnet56 | cnn-small')
+    .option('--model <name>', 'resnet18 | resnet20 | resnet32 | resnet56 | cnn-small | cnn-nobn')
     .option('--loss <preset|json>', 'loss preset (ce, el, el-full, …) or JSON options, see docs/loss.md')
     .option('--epochs <n>', 'epochs')
     .option('--batch-size <n>', 'per-worker batch size')
     .option('--lr <x>', 'peak learning rate')
-    .option('--lr-scaling <mode>', 'none | linear (scale --lr by batch/--lr-reference-batch, Goyal et al.)')
+    .option('--lr-scaling <mode>', 'none | linear (scale --lr by global batch/--lr-reference-batch, Goyal et al.)')
     .option('--lr-reference-batch <n>', 'batch size the --lr was tuned for')
     .option('--momentum <x>', 'SGD momentum')
     .option('--weight-decay <x>', 'L2 weight decay (not applied to BatchNorm and biases)')
@@ -44,7 +43,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--no-augment', 'disable random crop + flip')
     .option('--run-dir <dir>', 'run directory (default runs/<experiment>)')
     .option('--checkpoint-dir <dir>', 'checkpoint directory (default <run-dir>/checkpoints)')
-    .option('--checkpoint-every <steps>', 'also checkpoint every N steps (0: epoch ends only)')
+    .option('--checkpoint-every <steps>', 'also checkpoint every N steps (0: epoch ends only; single process)')
     .option('--checkpoints-kept <n>', 'checkpoints to keep')
     .option('--resume', 'continue from the newest usable checkpoint')
     .option('--eval-every <epochs>', 'evaluate on the test set every N epochs (and after the last)')
@@ -52,16 +51,39 @@ export function registerTrainCommand(program: Command): void {
     .option('--high-confidence-threshold <p>', 'p_y above which an example counts as high-confidence')
     .option('--param-grad-every <steps>', 'sample the high/low-confidence parameter-gradient norms every N steps (0: never)')
     .option('--max-steps-per-epoch <n>', 'cap steps per epoch (smoke tests, benchmarks)')
-    .option('--log-level <level>', 'pino log level', 'info')
+    .option('--allreduce-dtype <dtype>', 'float32 | float16 (wire compression; accumulation stays float32)')
+    .option('--bucket-mb <mb>', 'all-reduce fusion bucket size')
+    .option('--chunk-kb <kb>', 'all-reduce chunk size on the wire')
+    .option('--log-level <level>', 'pino log level', 'info');
+}
+
+/** Flags that are not run configuration. */
+const NON_CONFIG_FLAGS = new Set(['config', 'logLevel', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken']);
+
+/** Merge a config file and flags into a validated TrainConfig. */
+export async function trainConfigFromFlags(flags: Record<string, unknown>): Promise<TrainConfig> {
+  const raw = await readConfigFile(flags['config']);
+  for (const [flag, value] of Object.entries(flags)) {
+    if (NON_CONFIG_FLAGS.has(flag) || value === undefined) continue;
+    if (flag === 'augment' && value === true) continue; // commander's default for --no-augment
+    raw[FLAG_TO_KEY[flag] ?? flag] = flag === 'loss' ? parseLossFlag(value as string) : flag === 'confidenceEdges' ? parseList(value as string) : value;
+  }
+  return parseTrainConfig(raw);
+}
+
+/** Register `encourage train`. */
+export function registerTrainCommand(program: Command): void {
+  const cmd = program.command('train').description('Train a CIFAR-10 classifier with the encouraging loss: in this process, or with --workers N as a local distributed job (a coordinator plus N worker processes, like torchrun)');
+  addTrainOptions(cmd)
+    .option('--workers <n>', 'run distributed with N local worker processes (data parallel, ring all-reduce over gRPC)')
     .action(async (flags: Record<string, unknown>) => {
-      const raw = await readConfigFile(flags['config']);
-      for (const [flag, value] of Object.entries(flags)) {
-        if (flag === 'config' || flag === 'logLevel' || value === undefined) continue;
-        if (flag === 'augment' && value === true) continue; // commander's default for --no-augment
-        raw[FLAG_TO_KEY[flag] ?? flag] = flag === 'loss' ? parseLossFlag(value as string) : flag === 'confidenceEdges' ? parseList(value as string) : value;
+      const config = await trainConfigFromFlags(flags);
+      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment } });
+      if (flags['workers'] !== undefined) {
+        const summary = await launchLocalRun(config, parseWorkers(flags['workers']), logger);
+        printJsonLine({ ...summary, history: undefined });
+        return;
       }
-      const config = parseTrainConfig(raw);
-      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, rank: 0 } });
       const controller = new AbortController();
       const stop = (sig: NodeJS.Signals) => {
         logger.warn({ signal: sig }, 'stopping at the next step boundary');
@@ -70,7 +92,7 @@ export function registerTrainCommand(program: Command): void {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       try {
-        const summary = await train(config, logger, controller.signal);
+        const summary = await train(config, logger.child({ rank: 0 }), controller.signal);
         printJsonLine({ ...summary, history: undefined });
         if (summary.interrupted) process.exitCode = 143;
       } finally {
@@ -78,6 +100,12 @@ export function registerTrainCommand(program: Command): void {
         process.off('SIGINT', stop);
       }
     });
+}
+
+function parseWorkers(v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError('workers', v, 'an integer in [1, 64]');
+  return n;
 }
 
 async function readConfigFile(path: unknown): Promise<Record<string, unknown>> {

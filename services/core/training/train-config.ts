@@ -5,6 +5,7 @@
  * kuangliu/pytorch-cifar (SGD 0.9, weight decay 5e-4, batch 128, cosine over 200 epochs).
  * `envDefaults` is the only place that reads the environment for it.
  */
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import { parseLossOptions, type LossOptions } from '../loss/index.js';
 import { DEFAULT_CONFIDENCE_EDGES, DEFAULT_HIGH_CONFIDENCE_THRESHOLD, validateEdges } from './confidence.js';
@@ -23,6 +24,10 @@ export const DEFAULT_SYNTHETIC_TEST_IMAGES = 2_000;
 /** Every how many steps the high/low-confidence parameter-gradient norms are sampled. */
 export const DEFAULT_PARAM_GRAD_EVERY_STEPS = 50;
 export const DEFAULT_CHECKPOINTS_KEPT = 3;
+/** Gradient all-reduce defaults (measured: docs/performance.md "All-reduce"). */
+export const DEFAULT_ALLREDUCE_DTYPE = 'float32';
+export const DEFAULT_BUCKET_MB = 64;
+export const DEFAULT_CHUNK_KB = 1024;
 /** Where runs go when `--run-dir` is not given (`ENCOURAGE_RUNS_DIR` overrides). */
 export const DEFAULT_RUNS_DIR = 'runs';
 /** Where datasets are cached (`ENCOURAGE_DATA_DIR` overrides). */
@@ -64,6 +69,8 @@ export interface TrainConfig {
   readonly paramGradEverySteps: number;
   /** Stop each epoch after this many steps (0: the whole shard) — for smoke tests and benchmarks. */
   readonly maxStepsPerEpoch: number;
+  /** Wire format and fusion of the gradient all-reduce (distributed runs). */
+  readonly allreduce: { readonly dtype: 'float32' | 'float16'; readonly bucketMb: number; readonly chunkKb: number };
 }
 
 /** Environment variables the worker honours (read here and nowhere else). */
@@ -75,7 +82,7 @@ const KEYS = [
   'experiment', 'data', 'dataDir', 'download', 'dataUrl', 'syntheticTrain', 'syntheticTest', 'model', 'loss', 'epochs',
   'batchSize', 'lr', 'lrScaling', 'lrReferenceBatch', 'momentum', 'weightDecay', 'nesterov', 'schedule', 'warmupEpochs',
   'seed', 'backend', 'augment', 'runDir', 'checkpointDir', 'checkpointEverySteps', 'checkpointsKept', 'resume', 'evalEvery',
-  'confidenceEdges', 'highConfidenceThreshold', 'paramGradEverySteps', 'maxStepsPerEpoch',
+  'confidenceEdges', 'highConfidenceThreshold', 'paramGradEverySteps', 'maxStepsPerEpoch', 'allreduceDtype', 'bucketMb', 'chunkKb', 'allreduce',
 ] as const;
 
 /**
@@ -144,6 +151,20 @@ export function parseTrainConfig(raw: Record<string, unknown>, env: NodeJS.Proce
     highConfidenceThreshold: num(raw, 'highConfidenceThreshold', DEFAULT_HIGH_CONFIDENCE_THRESHOLD, (x) => x > 0 && x < 1, 'a number in (0, 1)'),
     paramGradEverySteps: int(raw, 'paramGradEverySteps', DEFAULT_PARAM_GRAD_EVERY_STEPS, 0),
     maxStepsPerEpoch: int(raw, 'maxStepsPerEpoch', 0, 0),
+    allreduce: parseAllreduce(raw),
+  };
+}
+
+/** Flat flags (`allreduceDtype`, `bucketMb`, `chunkKb`) or the nested `allreduce` object of a resolved config. */
+function parseAllreduce(raw: Record<string, unknown>): TrainConfig['allreduce'] {
+  const nested = (raw['allreduce'] ?? {}) as Record<string, unknown>;
+  const flat = { dtype: raw['allreduceDtype'] ?? nested['dtype'], bucketMb: raw['bucketMb'] ?? nested['bucketMb'], chunkKb: raw['chunkKb'] ?? nested['chunkKb'] };
+  const dtype = flat.dtype ?? DEFAULT_ALLREDUCE_DTYPE;
+  if (dtype !== 'float32' && dtype !== 'float16') throw new ConfigError('allreduceDtype', dtype, "'float32' or 'float16'");
+  return {
+    dtype,
+    bucketMb: num({ bucketMb: flat.bucketMb }, 'bucketMb', DEFAULT_BUCKET_MB, (x) => x > 0 && x <= 1024, 'a number in (0, 1024]'),
+    chunkKb: int({ chunkKb: flat.chunkKb }, 'chunkKb', DEFAULT_CHUNK_KB, 1),
   };
 }
 
@@ -184,4 +205,23 @@ function coerceNumber(v: unknown): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return null;
+}
+
+/**
+ * A short hash of what must be identical on every replica of a run (model and loss), so that a
+ * worker started for another experiment cannot join it.
+ */
+export function configFingerprint(config: Pick<TrainConfig, 'model' | 'loss'>): string {
+  const canonical = canonicalJson({ model: config.model, loss: { ...config.loss, preset: null } });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** JSON with object keys sorted at every level, so equal values always hash equally. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

@@ -17,7 +17,7 @@ await tf.setBackend('wasm');
 
 const REL_TOL = 1e-4;
 
-type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 
 interface Case {
   x: [number, number, number, number];
@@ -116,13 +116,14 @@ test('our kernels are the ones the wasm backend runs', () => {
   assert.deepEqual(registerFastWasmKernels(), ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Identity', 'Cast'], 'registration is idempotent');
 });
 
-test('fixed grid: kernels 1/3/5 × strides 1/2 × paddings same/valid/explicit match cpu', async () => {
+test('fixed grid: kernels 1/3/5 × strides 1/2 × paddings same/valid/numeric/explicit match cpu', async () => {
   const rng = new Rng(2024);
   for (const k of [1, 3, 5]) {
     for (const s of [1, 2]) {
       const pads: Pad[] = [
         'same',
         'valid',
+        Math.floor(k / 2), // PyTorch-style symmetric padding, as the models use
         [
           [0, 0],
           [Math.floor(k / 2), k - 1],

@@ -7,7 +7,7 @@
  * the kernel functions the wasm backend registered (captured once, before we replace any)
  * and frees every intermediate with `backend.disposeData`.
  */
-import { getKernel, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo, type DataType } from '@tensorflow/tfjs-core';
+import { getKernel, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EncourageError } from '../../core/errors.js';
 
@@ -95,13 +95,6 @@ export function channelsToBatch(backend: BackendWasm, x: TensorInfo): TensorInfo
   } finally {
     backend.disposeData(step1.dataId);
   }
-}
-
-/** Allocate a float32 output filled with zeros (wasm `makeOutput` memory is not cleared). */
-export function zerosInfo(backend: BackendWasm, shape: number[], dtype: DataType = 'float32'): TensorInfo {
-  const out = backend.makeOutput(shape, dtype);
-  backend.typedArrayFromHeap(out).fill(0);
-  return out;
 }
 
 /**

@@ -8,41 +8,11 @@ import { ConfigError } from '../../core/errors.js';
 import type { Checkpoint, TensorEntry } from '../../core/checkpoint/checkpoint-file.js';
 import { exportState, importState, stateLayout } from '../models/index.js';
 import type { Replica } from './replica.js';
+import type { TrainCheckpointMeta } from '../../core/training/checkpoint-meta.js';
+
+export type { EpochRecord, TrainCheckpointMeta } from '../../core/training/checkpoint-meta.js';
 
 export const OPTIMIZER_MOMENTUM_KEY = 'optimizer.momentum_buffer';
-
-export interface EpochRecord {
-  readonly epoch: number;
-  readonly step: number;
-  readonly trainLoss: number;
-  readonly trainBase: number;
-  readonly trainBonus: number;
-  readonly trainAccuracy: number;
-  readonly testLoss: number | null;
-  readonly testBase: number | null;
-  readonly testBonus: number | null;
-  readonly testAccuracy: number | null;
-  readonly imagesPerSecond: number;
-  readonly seconds: number;
-}
-
-export interface TrainCheckpointMeta {
-  readonly kind: 'encourage-train';
-  readonly experiment: string;
-  readonly model: string;
-  readonly seed: number;
-  readonly batchSize: number;
-  readonly worldSize: number;
-  /** 0-based epoch in progress. */
-  readonly epoch: number;
-  /** Samples of this epoch's shard already consumed. */
-  readonly position: number;
-  readonly globalStep: number;
-  readonly sgdInitialised: boolean;
-  readonly history: readonly EpochRecord[];
-  readonly trainSeconds: number;
-  readonly trainImages: number;
-}
 
 /** Capture the replica's state as a checkpoint. */
 export function captureCheckpoint(replica: Replica, meta: Omit<TrainCheckpointMeta, 'kind' | 'model' | 'sgdInitialised'>): Checkpoint<TrainCheckpointMeta> {

@@ -16,7 +16,7 @@ import { learningRate, scaleLearningRate } from '../../core/training/lr-schedule
 import { createProgressLine } from './progress-line.js';
 import { prepareBatch, SAMPLE_FLOATS } from './batch-input.js';
 import { Replica, emptyEvalSums, type EvalSums } from './replica.js';
-import { RunDir } from './run-dir.js';
+import { RunDir } from '../../core/training/run-dir.js';
 import { captureCheckpoint, restoreCheckpoint, validateCheckpoint, type EpochRecord, type TrainCheckpointMeta } from './train-checkpoint.js';
 
 /** Batch size of evaluation passes (no gradients, so larger than training's). */

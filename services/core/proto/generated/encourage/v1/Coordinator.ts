@@ -6,6 +6,7 @@ import type { Ack as _encourage_v1_Ack, Ack__Output as _encourage_v1_Ack__Output
 import type { Assignment as _encourage_v1_Assignment, Assignment__Output as _encourage_v1_Assignment__Output } from '../../encourage/v1/Assignment.js';
 import type { CheckpointAck as _encourage_v1_CheckpointAck, CheckpointAck__Output as _encourage_v1_CheckpointAck__Output } from '../../encourage/v1/CheckpointAck.js';
 import type { CheckpointChunk as _encourage_v1_CheckpointChunk, CheckpointChunk__Output as _encourage_v1_CheckpointChunk__Output } from '../../encourage/v1/CheckpointChunk.js';
+import type { DescribeRunRequest as _encourage_v1_DescribeRunRequest, DescribeRunRequest__Output as _encourage_v1_DescribeRunRequest__Output } from '../../encourage/v1/DescribeRunRequest.js';
 import type { EpochPlan as _encourage_v1_EpochPlan, EpochPlan__Output as _encourage_v1_EpochPlan__Output } from '../../encourage/v1/EpochPlan.js';
 import type { EpochPlanRequest as _encourage_v1_EpochPlanRequest, EpochPlanRequest__Output as _encourage_v1_EpochPlanRequest__Output } from '../../encourage/v1/EpochPlanRequest.js';
 import type { EvalReport as _encourage_v1_EvalReport, EvalReport__Output as _encourage_v1_EvalReport__Output } from '../../encourage/v1/EvalReport.js';
@@ -14,10 +15,28 @@ import type { HeartbeatResponse as _encourage_v1_HeartbeatResponse, HeartbeatRes
 import type { LeaveRequest as _encourage_v1_LeaveRequest, LeaveRequest__Output as _encourage_v1_LeaveRequest__Output } from '../../encourage/v1/LeaveRequest.js';
 import type { RegisterRequest as _encourage_v1_RegisterRequest, RegisterRequest__Output as _encourage_v1_RegisterRequest__Output } from '../../encourage/v1/RegisterRequest.js';
 import type { RegisterResponse as _encourage_v1_RegisterResponse, RegisterResponse__Output as _encourage_v1_RegisterResponse__Output } from '../../encourage/v1/RegisterResponse.js';
+import type { RunDescription as _encourage_v1_RunDescription, RunDescription__Output as _encourage_v1_RunDescription__Output } from '../../encourage/v1/RunDescription.js';
 import type { StepReport as _encourage_v1_StepReport, StepReport__Output as _encourage_v1_StepReport__Output } from '../../encourage/v1/StepReport.js';
 import type { WaitAssignmentRequest as _encourage_v1_WaitAssignmentRequest, WaitAssignmentRequest__Output as _encourage_v1_WaitAssignmentRequest__Output } from '../../encourage/v1/WaitAssignmentRequest.js';
 
 export interface CoordinatorClient extends grpc.Client {
+  /**
+   * The run's resolved configuration (JSON), so that every worker trains with exactly the
+   * coordinator's settings; a worker reads it first, loads its data, then registers.
+   */
+  DescribeRun(argument: _encourage_v1_DescribeRunRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  DescribeRun(argument: _encourage_v1_DescribeRunRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  DescribeRun(argument: _encourage_v1_DescribeRunRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  DescribeRun(argument: _encourage_v1_DescribeRunRequest, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  /**
+   * The run's resolved configuration (JSON), so that every worker trains with exactly the
+   * coordinator's settings; a worker reads it first, loads its data, then registers.
+   */
+  describeRun(argument: _encourage_v1_DescribeRunRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  describeRun(argument: _encourage_v1_DescribeRunRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  describeRun(argument: _encourage_v1_DescribeRunRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  describeRun(argument: _encourage_v1_DescribeRunRequest, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  
   /**
    * The shard of one epoch for the caller's rank: sample indices and per-step learning rates.
    */
@@ -64,16 +83,14 @@ export interface CoordinatorClient extends grpc.Client {
   leave(argument: _encourage_v1_LeaveRequest, callback: grpc.requestCallback<_encourage_v1_Ack__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Join the run. The reply carries the run's resolved configuration (JSON) so that every worker
-   * trains with exactly the coordinator's settings.
+   * Join the run.
    */
   Register(argument: _encourage_v1_RegisterRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_encourage_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   Register(argument: _encourage_v1_RegisterRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_encourage_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   Register(argument: _encourage_v1_RegisterRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_encourage_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   Register(argument: _encourage_v1_RegisterRequest, callback: grpc.requestCallback<_encourage_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Join the run. The reply carries the run's resolved configuration (JSON) so that every worker
-   * trains with exactly the coordinator's settings.
+   * Join the run.
    */
   register(argument: _encourage_v1_RegisterRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_encourage_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   register(argument: _encourage_v1_RegisterRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_encourage_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
@@ -146,6 +163,12 @@ export interface CoordinatorClient extends grpc.Client {
 
 export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * The run's resolved configuration (JSON), so that every worker trains with exactly the
+   * coordinator's settings; a worker reads it first, loads its data, then registers.
+   */
+  DescribeRun: grpc.handleUnaryCall<_encourage_v1_DescribeRunRequest__Output, _encourage_v1_RunDescription>;
+  
+  /**
    * The shard of one epoch for the caller's rank: sample indices and per-step learning rates.
    */
   GetEpochPlan: grpc.handleUnaryCall<_encourage_v1_EpochPlanRequest__Output, _encourage_v1_EpochPlan>;
@@ -161,8 +184,7 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   Leave: grpc.handleUnaryCall<_encourage_v1_LeaveRequest__Output, _encourage_v1_Ack>;
   
   /**
-   * Join the run. The reply carries the run's resolved configuration (JSON) so that every worker
-   * trains with exactly the coordinator's settings.
+   * Join the run.
    */
   Register: grpc.handleUnaryCall<_encourage_v1_RegisterRequest__Output, _encourage_v1_RegisterResponse>;
   
@@ -190,6 +212,7 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface CoordinatorDefinition extends grpc.ServiceDefinition {
+  DescribeRun: MethodDefinition<_encourage_v1_DescribeRunRequest, _encourage_v1_RunDescription, _encourage_v1_DescribeRunRequest__Output, _encourage_v1_RunDescription__Output>
   GetEpochPlan: MethodDefinition<_encourage_v1_EpochPlanRequest, _encourage_v1_EpochPlan, _encourage_v1_EpochPlanRequest__Output, _encourage_v1_EpochPlan__Output>
   Heartbeat: MethodDefinition<_encourage_v1_HeartbeatRequest, _encourage_v1_HeartbeatResponse, _encourage_v1_HeartbeatRequest__Output, _encourage_v1_HeartbeatResponse__Output>
   Leave: MethodDefinition<_encourage_v1_LeaveRequest, _encourage_v1_Ack, _encourage_v1_LeaveRequest__Output, _encourage_v1_Ack__Output>

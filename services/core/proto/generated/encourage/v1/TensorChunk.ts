@@ -40,7 +40,8 @@ export interface TensorChunk {
    */
   'length'?: (number);
   /**
-   * CRC-32 (IEEE 802.3, as zlib computes it) of `data`, when the sender enabled checksums.
+   * CRC-32 (IEEE 802.3, as zlib computes it) of `data`, when the sender enabled checksums. fixed32
+   * so that the sender can fill it in after writing `data` without moving any bytes.
    */
   'checksum'?: (number);
   /**
@@ -94,7 +95,8 @@ export interface TensorChunk__Output {
    */
   'length': (number);
   /**
-   * CRC-32 (IEEE 802.3, as zlib computes it) of `data`, when the sender enabled checksums.
+   * CRC-32 (IEEE 802.3, as zlib computes it) of `data`, when the sender enabled checksums. fixed32
+   * so that the sender can fill it in after writing `data` without moving any bytes.
    */
   'checksum'?: (number);
   /**

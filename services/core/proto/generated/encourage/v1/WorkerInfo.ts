@@ -22,6 +22,11 @@ export interface WorkerInfo {
    * Hash of the model and loss configuration the worker was started for (empty: take the run's).
    */
   'configFingerprint'?: (string);
+  /**
+   * Sizes of the dataset the worker loaded; every worker of a run must see the same data.
+   */
+  'trainExamples'?: (number);
+  'testExamples'?: (number);
 }
 
 export interface WorkerInfo__Output {
@@ -45,4 +50,9 @@ export interface WorkerInfo__Output {
    * Hash of the model and loss configuration the worker was started for (empty: take the run's).
    */
   'configFingerprint': (string);
+  /**
+   * Sizes of the dataset the worker loaded; every worker of a run must see the same data.
+   */
+  'trainExamples': (number);
+  'testExamples': (number);
 }

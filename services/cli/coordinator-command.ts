@@ -1,0 +1,46 @@
+/**
+ * `encourage coordinator`: the control plane of one distributed run — what the coordinator pod
+ * runs. It takes the same run flags as `train`, waits for workers, drives the run and prints the
+ * run's JSON summary. SIGTERM stops it (resumable from its checkpoint directory).
+ */
+import type { Command } from 'commander';
+import { createLogger } from '../core/logging.js';
+import { parseCoordinatorConfig } from '../coordinator/config.js';
+import { Coordinator } from '../coordinator/coordinator.js';
+import { startCoordinatorServer } from '../coordinator/grpc-service.js';
+import { printJsonLine } from './io.js';
+import { addTrainOptions, trainConfigFromFlags } from './train-command.js';
+
+/** Register `encourage coordinator`. */
+export function registerCoordinatorCommand(program: Command): void {
+  const cmd = program.command('coordinator').description('Run the coordinator of a distributed training run (workers join with `encourage worker`)');
+  addTrainOptions(cmd)
+    .option('--host <host>', 'listen address', '0.0.0.0')
+    .option('--port <port>', 'gRPC port (coordinator service + grpc.health.v1)', '7070')
+    .option('--min-workers <n>', 'start when this many workers have joined', '1')
+    .option('--max-workers <n>', 'wait (up to --rendezvous-grace-ms) for this many workers')
+    .option('--rendezvous-grace-ms <ms>', 'how long to wait for more than --min-workers')
+    .option('--join-token <token>', 'shared secret workers must present (env ENCOURAGE_JOIN_TOKEN)')
+    .action(async (flags: Record<string, unknown>) => {
+      const config = await trainConfigFromFlags(flags);
+      const settings = parseCoordinatorConfig(flags);
+      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, component: 'coordinator' } });
+      const coordinator = new Coordinator(config, settings, logger);
+      await coordinator.init();
+      const { server } = await startCoordinatorServer(coordinator, logger);
+      const stopped = new Promise<null>((resolve) => {
+        const stop = () => resolve(null);
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      const summary = await Promise.race([coordinator.done, stopped]);
+      coordinator.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      if (summary === null) {
+        logger.warn('stopped by signal');
+        process.exitCode = 143;
+        return;
+      }
+      printJsonLine({ ...summary, history: undefined });
+    });
+}

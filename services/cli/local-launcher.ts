@@ -1,0 +1,97 @@
+/**
+ * `encourage train --workers N`: the torchrun experience on one machine — an in-process coordinator
+ * on loopback plus N `encourage worker` child processes, one progress line fed by the coordinator's
+ * merged step reports, and the same JSON summary as a single-process run plus `workers`,
+ * `allreduceSeconds` and `allreduceBytes`. SIGTERM/SIGINT are forwarded to the workers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { EncourageError } from '../core/errors.js';
+import type { TrainConfig } from '../core/training/train-config.js';
+import { parseCoordinatorConfig } from '../coordinator/config.js';
+import { Coordinator, type CoordinatorSummary } from '../coordinator/coordinator.js';
+import { startCoordinatorServer } from '../coordinator/grpc-service.js';
+import { createProgressLine } from '../worker/train/progress-line.js';
+
+const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+/** How long workers get to exit after the run finished before they are killed. */
+export const WORKER_EXIT_GRACE_MS = 10_000;
+
+/** A worker process failed before the run finished. */
+export class WorkerProcessError extends EncourageError {
+  override readonly name = 'WorkerProcessError';
+  constructor(
+    readonly localIndex: number,
+    readonly code: number | null,
+    readonly signal: string | null,
+  ) {
+    super(`worker ${localIndex} exited early (code ${code}, signal ${signal})`);
+  }
+}
+
+/** Run `config` with `workers` local worker processes; resolves with the coordinator's summary. */
+export async function launchLocalRun(config: TrainConfig, workers: number, logger: Logger): Promise<CoordinatorSummary> {
+  const settings = parseCoordinatorConfig({ host: '127.0.0.1', port: 0, minWorkers: workers, maxWorkers: workers, rendezvousGraceMs: 0 });
+  const coordinator = new Coordinator(config, settings, logger.child({ component: 'coordinator' }));
+  await coordinator.init();
+  const { server, port } = await startCoordinatorServer(coordinator, logger);
+  const children: ChildProcess[] = [];
+  const progress = createProgressLine();
+  let failure: WorkerProcessError | null = null;
+  let rejectEarly!: (e: Error) => void;
+  const early = new Promise<never>((_, reject) => (rejectEarly = reject));
+  const forward = (sig: NodeJS.Signals) => children.forEach((c) => c.kill(sig));
+  let attach: NodeJS.Timeout | undefined;
+  process.on('SIGTERM', forward);
+  process.on('SIGINT', forward);
+  try {
+    for (let i = 0; i < workers; i++) {
+      const child = spawn(process.execPath, [CLI_MAIN, 'worker', '--coordinator', `127.0.0.1:${port}`, '--pod', 'local', '--local-index', String(i), '--local-procs', '1', '--log-level', logger.level], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, ENCOURAGE_JOIN_TOKEN: settings.joinToken ?? '' },
+      });
+      child.on('exit', (code, signal) => {
+        if (coordinator.runState?.finished !== true) {
+          failure = new WorkerProcessError(i, code, signal);
+          rejectEarly(failure);
+        }
+      });
+      children.push(child);
+    }
+    attach = setInterval(() => {
+      const run = coordinator.runState;
+      if (run === null) return;
+      clearInterval(attach);
+      run.on('step', (s: { step: number; epoch: number; stepsPerEpoch: number; loss: number; accuracy: number; imagesPerSecond: number }) => {
+        const inEpoch = s.step - (s.epoch - 1) * s.stepsPerEpoch;
+        progress.update(`epoch ${s.epoch}/${config.epochs} step ${inEpoch}/${s.stepsPerEpoch} loss ${s.loss.toFixed(4)} acc ${s.accuracy.toFixed(3)} ${Math.round(s.imagesPerSecond)} img/s ×${workers}`, inEpoch / s.stepsPerEpoch);
+      });
+      run.on('epoch', () => progress.done());
+    }, 50);
+    const summary = await Promise.race([coordinator.done, early]);
+    await Promise.all(children.map((c) => waitExit(c, WORKER_EXIT_GRACE_MS)));
+    return summary;
+  } catch (err) {
+    children.forEach((c) => c.kill('SIGKILL'));
+    throw failure ?? err;
+  } finally {
+    clearInterval(attach);
+    progress.done();
+    process.off('SIGTERM', forward);
+    process.off('SIGINT', forward);
+    coordinator.close();
+    server.forceShutdown();
+  }
+}
+
+function waitExit(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * `encourage worker`: what a worker pod runs. With `--local-procs auto|K` it starts one worker
+ * process per visible GPU (CUDA_VISIBLE_DEVICES set per child), or K processes on CPU, and waits
+ * for them — how one multi-GPU pod hosts several ranks. SIGTERM is forwarded to the children.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { createLogger } from '../core/logging.js';
+import { parseWorkerConfig, visibleGpus } from '../worker/config.js';
+import { openCollectiveNode } from '../worker/distributed/collective-adapter.js';
+import { runWorker } from '../worker/distributed/worker-runtime.js';
+import { printJsonLine } from './io.js';
+
+const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/** Register `encourage worker`. */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('Join a distributed run as a worker (the coordinator sends the run configuration)')
+    .option('--coordinator <host:port>', 'coordinator address (env ENCOURAGE_COORDINATOR)')
+    .option('--pod <name>', 'pod name; same-pod ranks are ring neighbours (env POD_NAME, default hostname)')
+    .option('--local-procs <auto|k>', 'processes in this pod: auto = one per visible GPU (else 1), or K', 'auto')
+    .option('--local-index <i>', 'index of this process in the pod (set by --local-procs)')
+    .option('--collective-host <host>', 'address ring neighbours use to reach this worker (env POD_IP)')
+    .option('--collective-port <port>', 'port of the collective service (0: ephemeral)')
+    .option('--join-token <token>', 'the run\'s join token (env ENCOURAGE_JOIN_TOKEN)')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (flags: Record<string, unknown>) => {
+      const cfg = parseWorkerConfig(flags);
+      const gpus = visibleGpus();
+      const procs = cfg.localProcs === 'auto' ? Math.max(1, gpus.length) : cfg.localProcs;
+      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { pod: cfg.pod, local: cfg.localIndex } });
+      if (procs > 1) {
+        process.exitCode = await runLocalProcs(procs, gpus, flags);
+        return;
+      }
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      try {
+        const result = await runWorker({
+          coordinator: cfg.coordinator, pod: cfg.pod, localIndex: cfg.localIndex, joinToken: cfg.joinToken, logger, signal: controller.signal,
+          openCollective: (config) => openCollectiveNode(cfg.collectiveHost, cfg.collectivePort, config, logger),
+        });
+        printJsonLine(result);
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      }
+    });
+}
+
+/** Start `procs` single-process workers of this pod and wait for all; returns the worst exit code. */
+async function runLocalProcs(procs: number, gpus: string[], flags: Record<string, unknown>): Promise<number> {
+  const passthrough = ['coordinator', 'pod', 'collectiveHost', 'joinToken', 'logLevel']
+    .filter((k) => flags[k] !== undefined)
+    .flatMap((k) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(flags[k])]);
+  const children = Array.from({ length: procs }, (_, i) =>
+    spawn(process.execPath, [CLI_MAIN, 'worker', ...passthrough, '--local-procs', '1', '--local-index', String(i)], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length]! } : {}) },
+    }),
+  );
+  const forward = (sig: NodeJS.Signals) => children.forEach((c) => c.kill(sig));
+  process.on('SIGTERM', forward);
+  try {
+    const codes = await Promise.all(children.map((c) => new Promise<number>((resolve) => c.on('exit', (code) => resolve(code ?? 1)))));
+    return Math.max(...codes);
+  } finally {
+    process.off('SIGTERM', forward);
+  }
+}

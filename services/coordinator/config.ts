@@ -1,0 +1,54 @@
+/**
+ * The coordinator's own settings (how it listens, how the rendezvous behaves), typed and validated;
+ * the run's training configuration is the shared `TrainConfig`. The only coordinator module that
+ * reads `process.env`.
+ */
+import { ConfigError } from '../core/errors.js';
+
+export const DEFAULT_COORDINATOR_HOST = '0.0.0.0';
+export const DEFAULT_COORDINATOR_PORT = 7070;
+/** How long the rendezvous waits for more than `minWorkers` (torchrun's last call). */
+export const DEFAULT_RENDEZVOUS_GRACE_MS = 2_000;
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+/** Longest a WaitAssignment long poll is held before it answers "not yet". */
+export const WAIT_ASSIGNMENT_MAX_MS = 10_000;
+/** Upper bound of one gRPC message to the coordinator (checkpoint chunks are the largest). */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Bound of a whole streamed checkpoint (ResNet-18 with momentum is ~90 MB). */
+export const MAX_CHECKPOINT_BYTES = 1024 * 1024 * 1024;
+
+export interface CoordinatorConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly rendezvousGraceMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** Shared secret workers must present to register (null: none). */
+  readonly joinToken: string | null;
+}
+
+/** Validate coordinator settings; flags win over `ENCOURAGE_JOIN_TOKEN`. */
+export function parseCoordinatorConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
+  const int = (key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = raw[key] ?? fallback;
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(key, v, `an integer in [${min}, ${max}]`);
+    return n;
+  };
+  const minWorkers = int('minWorkers', 1, 1);
+  const maxWorkers = int('maxWorkers', minWorkers, minWorkers);
+  const host = raw['host'] ?? DEFAULT_COORDINATOR_HOST;
+  if (typeof host !== 'string' || host === '') throw new ConfigError('host', host, 'a host name or address');
+  const token = raw['joinToken'] ?? env['ENCOURAGE_JOIN_TOKEN'] ?? null;
+  if (token !== null && (typeof token !== 'string' || token.length < 8)) throw new ConfigError('joinToken', '<redacted>', 'a string of at least 8 characters');
+  return {
+    host,
+    port: int('port', DEFAULT_COORDINATOR_PORT, 0, 65535),
+    minWorkers,
+    maxWorkers,
+    rendezvousGraceMs: int('rendezvousGraceMs', DEFAULT_RENDEZVOUS_GRACE_MS, 0),
+    heartbeatIntervalMs: int('heartbeatIntervalMs', HEARTBEAT_INTERVAL_MS, 100),
+    joinToken: token as string | null,
+  };
+}

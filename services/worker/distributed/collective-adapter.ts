@@ -1,0 +1,41 @@
+/**
+ * Binds the worker runtime's `RingCollective` port to the gRPC `CollectiveNode`, with the run's
+ * all-reduce settings (wire dtype, fusion bucket, chunk size).
+ */
+import type { Logger } from 'pino';
+import type { TrainConfig } from '../../core/training/train-config.js';
+import { CollectiveNode } from '../collective/collective-node.js';
+import type { RingCollective, RingMembership } from './ring-collective.js';
+
+/** Bytes one rank sends in a ring all-reduce of `elements` values: 2(N−1)/N of the buffer. */
+export function ringAllReduceBytes(elements: number, worldSize: number, dtype: 'float32' | 'float16'): number {
+  return worldSize <= 1 ? 0 : Math.round((2 * (worldSize - 1) * elements * (dtype === 'float16' ? 2 : 4)) / worldSize);
+}
+
+/** Start this worker's collective endpoint on host:port (0: ephemeral). */
+export async function openCollectiveNode(host: string, port: number, config: TrainConfig, logger: Logger): Promise<RingCollective> {
+  const node = await CollectiveNode.start({
+    host,
+    port,
+    logger,
+    defaults: { dtype: config.allreduce.dtype, bucketMb: config.allreduce.bucketMb, chunkKb: config.allreduce.chunkKb },
+  });
+  let worldSize = 1;
+  return {
+    get address() {
+      return node.address;
+    },
+    reconfigure(m: RingMembership) {
+      worldSize = m.worldSize;
+      node.reconfigure(m);
+    },
+    async allReduce(buffer, options) {
+      if (worldSize > 1) await node.allReduce(buffer, options.step === undefined ? {} : { step: options.step });
+      return { bytesSent: ringAllReduceBytes(buffer.length, worldSize, config.allreduce.dtype) };
+    },
+    async broadcast(buffer, root) {
+      if (worldSize > 1) await node.broadcast(buffer, root);
+    },
+    close: () => node.close(),
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The worker's client of the coordinator: promisified calls, each with a deadline, so a dead or
+ * partitioned coordinator surfaces as an error instead of a hang.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { loadGrpcObject } from '../../core/proto/proto-loader.js';
+import type { ProtoGrpcType } from '../../core/proto/generated/coordinator.js';
+import type { CoordinatorClient as GeneratedClient } from '../../core/proto/generated/encourage/v1/Coordinator.js';
+import type { Assignment__Output } from '../../core/proto/generated/encourage/v1/Assignment.js';
+import type { EpochPlan__Output } from '../../core/proto/generated/encourage/v1/EpochPlan.js';
+import type { StepReport } from '../../core/proto/generated/encourage/v1/StepReport.js';
+import type { EvalReport } from '../../core/proto/generated/encourage/v1/EvalReport.js';
+import type { RegisterRequest } from '../../core/proto/generated/encourage/v1/RegisterRequest.js';
+import type { RegisterResponse__Output } from '../../core/proto/generated/encourage/v1/RegisterResponse.js';
+import type { RunDescription__Output } from '../../core/proto/generated/encourage/v1/RunDescription.js';
+import type { HeartbeatResponse__Output } from '../../core/proto/generated/encourage/v1/HeartbeatResponse.js';
+import type { CheckpointAck__Output } from '../../core/proto/generated/encourage/v1/CheckpointAck.js';
+
+/** Deadline of ordinary control-plane calls. */
+export const CONTROL_CALL_TIMEOUT_MS = 15_000;
+/** How long one WaitAssignment long poll may be held by the coordinator. */
+export const WAIT_ASSIGNMENT_TIMEOUT_MS = 12_000;
+/** Deadline of a whole checkpoint upload. */
+export const CHECKPOINT_UPLOAD_TIMEOUT_MS = 120_000;
+/** Size of one checkpoint chunk on the wire. */
+export const CHECKPOINT_CHUNK_BYTES = 1024 * 1024;
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
+
+export class CoordinatorClient {
+  private readonly client: GeneratedClient;
+
+  constructor(readonly address: string) {
+    const proto = loadGrpcObject<ProtoGrpcType>(['encourage/v1/coordinator.proto']).encourage.v1;
+    this.client = new proto.Coordinator(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    });
+  }
+
+  private call<Req, Res>(method: Unary<Req, Res>, req: Req, timeoutMs = CONTROL_CALL_TIMEOUT_MS): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      method.call(this.client, req, { deadline: Date.now() + timeoutMs }, (err, res) => (err === null && res !== undefined ? resolve(res) : reject(err ?? new Error('empty response'))));
+    });
+  }
+
+  describeRun(joinToken: string): Promise<RunDescription__Output> {
+    return this.call(this.client.DescribeRun as Unary<{ joinToken: string }, RunDescription__Output>, { joinToken });
+  }
+
+  register(req: RegisterRequest): Promise<RegisterResponse__Output> {
+    return this.call(this.client.Register as Unary<RegisterRequest, RegisterResponse__Output>, req);
+  }
+
+  waitAssignment(workerId: string, knownGeneration: number): Promise<Assignment__Output> {
+    return this.call(this.client.WaitAssignment as Unary<object, Assignment__Output>, { workerId, knownGeneration }, WAIT_ASSIGNMENT_TIMEOUT_MS + 3_000);
+  }
+
+  heartbeat(workerId: string, generation: number, step: number): Promise<HeartbeatResponse__Output> {
+    return this.call(this.client.Heartbeat as Unary<object, HeartbeatResponse__Output>, { workerId, generation, step });
+  }
+
+  epochPlan(workerId: string, generation: number, epoch: number): Promise<EpochPlan__Output> {
+    return this.call(this.client.GetEpochPlan as Unary<object, EpochPlan__Output>, { workerId, generation, epoch });
+  }
+
+  reportStep(report: StepReport): Promise<unknown> {
+    return this.call(this.client.ReportStep as Unary<StepReport, unknown>, report);
+  }
+
+  reportEval(report: EvalReport): Promise<unknown> {
+    return this.call(this.client.ReportEval as Unary<EvalReport, unknown>, report);
+  }
+
+  leave(workerId: string, generation: number, reason: 'done' | 'shutdown'): Promise<unknown> {
+    return this.call(this.client.Leave as Unary<object, unknown>, { workerId, generation, reason });
+  }
+
+  /** Stream an encoded checkpoint in chunks (client streaming). */
+  uploadCheckpoint(workerId: string, generation: number, step: number, bytes: Buffer): Promise<CheckpointAck__Output> {
+    return new Promise((resolve, reject) => {
+      const stream = this.client.UploadCheckpoint({ deadline: Date.now() + CHECKPOINT_UPLOAD_TIMEOUT_MS }, (err, ack) => (err === null && ack !== undefined ? resolve(ack) : reject(err ?? new Error('empty response'))));
+      for (let offset = 0; offset < bytes.length; offset += CHECKPOINT_CHUNK_BYTES) {
+        stream.write({ workerId, generation, step, offset, totalBytes: bytes.length, data: bytes.subarray(offset, offset + CHECKPOINT_CHUNK_BYTES) });
+      }
+      stream.end();
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** Copy little-endian bytes into an aligned typed array. */
+export function int32FromBytes(b: Buffer): Int32Array {
+  const out = new Int32Array(b.length / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+export function float64FromBytes(b: Buffer): Float64Array {
+  const out = new Float64Array(b.length / 8);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+export type { Assignment__Output as Assignment };
