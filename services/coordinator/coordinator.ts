@@ -9,7 +9,7 @@ import { CheckpointStore } from '../core/checkpoint/checkpoint-store.js';
 import type { ConfidenceTable } from '../core/training/confidence.js';
 import type { EpochRecord } from '../core/training/checkpoint-meta.js';
 import { RunDir } from '../core/training/run-dir.js';
-import { configFingerprint, type TrainConfig } from '../core/training/train-config.js';
+import { configFingerprint, serializeTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import type { CoordinatorConfig } from './config.js';
 import { BadReportError, JoinRejectedError } from './errors.js';
 import { planEpoch, type RankPlan } from './planner/epoch-planner.js';
@@ -75,7 +75,7 @@ export class Coordinator {
   /** The run's configuration, for workers that present the join token. */
   describe(joinToken: string): { experiment: string; configJson: string; configFingerprint: string } {
     this.checkToken(joinToken);
-    return { experiment: this.config.experiment, configJson: JSON.stringify(this.config), configFingerprint: this.fingerprint };
+    return { experiment: this.config.experiment, configJson: JSON.stringify(serializeTrainConfig(this.config)), configFingerprint: this.fingerprint };
   }
 
   private checkToken(token: string): void {

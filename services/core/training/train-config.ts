@@ -225,3 +225,18 @@ function canonicalJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/**
+ * The raw form of a resolved config — what the coordinator sends to workers, which validate it
+ * again with `parseTrainConfig` (so a worker never trusts an unchecked document).
+ * `parseTrainConfig(serializeTrainConfig(c))` equals `c`.
+ */
+export function serializeTrainConfig(c: TrainConfig): Record<string, unknown> {
+  const { data, loss, ...rest } = c;
+  const dataRaw =
+    data.kind === 'synthetic'
+      ? { data: 'synthetic', syntheticTrain: data.train, syntheticTest: data.test }
+      : { data: 'cifar10', dataDir: data.dir, download: data.download, ...(data.url === null ? {} : { dataUrl: data.url }) };
+  const { preset, ...lossOptions } = loss;
+  return { ...rest, ...dataRaw, loss: preset === null ? lossOptions : { preset, ...lossOptions } };
+}
