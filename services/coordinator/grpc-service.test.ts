@@ -70,7 +70,7 @@ test('register, rendezvous, plans, merged reports, checkpoint upload and the sum
     const ack = await upload(id0, 2);
     assert.equal(Number(ack.step), 2);
     assert.equal((await new CheckpointStore(join(dir, 'checkpoints')).loadLatest())?.step, 2);
-    const evalReport = (id: string, rank: number) => ({ workerId: id, generation: gen, rank, epoch: 1, examples: 5, lossSum: 5, baseSum: 5, bonusSum: -1, correct: 3 + rank, binExamples: Array(bins).fill(0).map((_, b) => (b === 2 ? 5 : 0)), binCorrect: Array(bins).fill(0).map((_, b) => (b === 2 ? 3 + rank : 0)) });
+    const evalReport = (id: string, rank: number) => ({ workerId: id, generation: gen, rank, epoch: 1, examples: 5, lossSum: 5, baseSum: 5, bonusSum: -1, correct: 3 + rank, binExamples: Array(bins).fill(0).map((_, b) => (b === 2 ? 5 : 0)), binCorrect: Array(bins).fill(0).map((_, b) => (b === 2 ? 3 + rank : 0)), paramsDigest: 'abc' });
     await Promise.all([call(client, 'ReportEval', evalReport(id0, 0)), call(client, 'ReportEval', evalReport(id1, 1))]);
     const summary = await coordinator.done;
     assert.equal(summary.workers, 2);
@@ -87,6 +87,7 @@ test('register, rendezvous, plans, merged reports, checkpoint upload and the sum
     const epoch = metrics.find((m) => m.type === 'epoch')!;
     assert.equal(epoch['testAccuracy'], 0.7);
     assert.deepEqual((epoch['testBinAccuracy'] as (number | null)[])[2], 0.7);
+    assert.equal(epoch['replicasIdentical'], true);
   } finally {
     client.close();
     coordinator.close();

@@ -72,7 +72,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
       const p = c.plan(req.workerId, Number(req.generation), req.epoch);
       return {
         generation: Number(req.generation), epoch: p.epoch, trainIndices: int32Bytes(p.trainIndices), batchSize: c.config.batchSize,
-        learningRates: Buffer.from(p.learningRates.buffer), firstStep: p.firstStep, evalIndices: int32Bytes(p.evalIndices), checkpointAtEnd: p.checkpointAtEnd,
+        learningRates: Buffer.from(p.learningRates.buffer), firstStep: p.firstStep, evalIndices: int32Bytes(p.evalIndices), evaluate: p.evaluate, checkpointAtEnd: p.checkpointAtEnd,
       };
     }),
     ReportStep: unary('ReportStep', logger, async (r) => {
@@ -88,7 +88,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
     ReportEval: unary('ReportEval', logger, async (r) => {
       await c.reportEval(r.workerId, Number(r.generation), {
         rank: r.rank, epoch: r.epoch, examples: r.examples, lossSum: r.lossSum, baseSum: r.baseSum, bonusSum: r.bonusSum,
-        correct: r.correct, binExamples: r.binExamples, binCorrect: r.binCorrect,
+        correct: r.correct, binExamples: r.binExamples, binCorrect: r.binCorrect, paramsDigest: r.paramsDigest,
       });
       return { generation: c.membership.generation };
     }),

@@ -21,6 +21,7 @@ export interface RankPlan {
   readonly learningRates: Float64Array;
   readonly firstStep: number;
   readonly evalIndices: Int32Array;
+  readonly evaluate: boolean;
   readonly checkpointAtEnd: boolean;
 }
 
@@ -59,11 +60,12 @@ export function planEpoch(ctx: PlanContext, epoch: number, rank: number): RankPl
     learningRates[i] = learningRate({ kind: c.schedule, baseLr: peak, epochs: c.epochs, warmupEpochs: c.warmupEpochs, stepsPerEpoch: steps }, firstStep + i);
   }
   let evalIndices = new Int32Array(0);
-  if (evaluatesAfter(c, epoch)) {
+  const evaluate = evaluatesAfter(c, epoch);
+  if (evaluate) {
     // Strided split without padding, so every test image is counted exactly once.
     const mine: number[] = [];
     for (let i = rank; i < ctx.testSize; i += ctx.worldSize) mine.push(i);
     evalIndices = Int32Array.from(mine);
   }
-  return { epoch, trainIndices, learningRates, firstStep, evalIndices, checkpointAtEnd: true };
+  return { epoch, trainIndices, learningRates, firstStep, evalIndices, evaluate, checkpointAtEnd: true };
 }

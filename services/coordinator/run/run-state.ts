@@ -48,6 +48,7 @@ export interface EvalSumsReport {
   correct: number;
   binExamples: number[];
   binCorrect: number[];
+  paramsDigest: string;
 }
 
 export interface RunTotals {
@@ -156,13 +157,17 @@ export class RunState extends EventEmitter {
     const bins = this.config.confidenceEdges.length - 1;
     const binExamples = Array.from({ length: bins }, (_, b) => sum((s) => s.binExamples[b] ?? 0));
     const binCorrect = Array.from({ length: bins }, (_, b) => sum((s) => s.binCorrect[b] ?? 0));
+    const digests = new Set(list.map((s) => s.paramsDigest));
+    const replicasIdentical = digests.size === 1;
+    if (!replicasIdentical) this.logger.error({ epoch: r.epoch, digests: list.map((s) => [s.rank, s.paramsDigest]) }, 'replicas diverged: parameter digests differ across ranks');
     await this.closeEpoch(r.epoch - 1, {
+      replicasIdentical,
       testLoss: sum((s) => s.lossSum) / examples, testBase: sum((s) => s.baseSum) / examples, testBonus: sum((s) => s.bonusSum) / examples,
       testAccuracy: sum((s) => s.correct) / examples, binExamples, binAccuracy: binCorrect.map((c, b) => (binExamples[b]! > 0 ? c / binExamples[b]! : null)),
     });
   }
 
-  private async closeEpoch(epochIndex: number, test: { testLoss: number; testBase: number; testBonus: number; testAccuracy: number; binExamples: number[]; binAccuracy: (number | null)[] } | null): Promise<void> {
+  private async closeEpoch(epochIndex: number, test: { replicasIdentical: boolean; testLoss: number; testBase: number; testBonus: number; testAccuracy: number; binExamples: number[]; binAccuracy: (number | null)[] } | null): Promise<void> {
     const e = this.epochTrain;
     const record: EpochRecord = {
       epoch: epochIndex + 1, step: (epochIndex + 1) * this.stepsPerEpoch,
@@ -172,7 +177,7 @@ export class RunState extends EventEmitter {
     };
     this.lastConfidence = this.epochConfidence.table();
     this.history.push(record);
-    this.runDir.record({ type: 'epoch', ...record, confidence: this.lastConfidence, ...(test === null ? {} : { testBinExamples: test.binExamples, testBinAccuracy: test.binAccuracy }) });
+    this.runDir.record({ type: 'epoch', ...record, confidence: this.lastConfidence, ...(test === null ? {} : { testBinExamples: test.binExamples, testBinAccuracy: test.binAccuracy, replicasIdentical: test.replicasIdentical }) });
     await this.runDir.flush();
     this.logger.info({ ...record }, 'epoch done');
     this.epochTrain = { loss: 0, base: 0, bonus: 0, correct: 0, examples: 0, seconds: 0 };

@@ -15,7 +15,6 @@
  */
 import { crc32 } from 'node:zlib';
 import type { BufferPool } from './buffer-pool.js';
-import type { CollectiveKindName, CollectivePhaseName, OperationRef } from './collective-errors.js';
 
 /** `WireDtype` values of the proto. */
 export const WireDtypeCode = { float32: 1, float16: 2 } as const;
@@ -25,27 +24,10 @@ export const KindCode = { 'all-reduce': 1, broadcast: 2, barrier: 3 } as const;
 /** `CollectivePhase` values of the proto. */
 export const PhaseCode = { 'reduce-scatter': 1, 'all-gather': 2, broadcast: 3 } as const;
 
-/** Name of a `CollectiveKind` code (for messages about chunks of unknown operations). */
-export function kindName(code: number): CollectiveKindName {
-  for (const [name, value] of Object.entries(KindCode)) if (value === code) return name as CollectiveKindName;
-  return 'all-reduce';
-}
-
-/** Name of a `CollectivePhase` code, or the number itself when unknown. */
-export function phaseName(code: number): CollectivePhaseName | string {
-  for (const [name, value] of Object.entries(PhaseCode)) if (value === code) return name as CollectivePhaseName;
-  return `phase ${code}`;
-}
-
 /** Name of a `WireDtype` code, or the number itself when unknown. */
 export function dtypeName(code: number): WireDtype | string {
   for (const [name, value] of Object.entries(WireDtypeCode)) if (value === code) return name as WireDtype;
   return `dtype ${code}`;
-}
-
-/** The operation a chunk header claims to belong to. */
-export function operationOf(header: ChunkHeader): OperationRef {
-  return { kind: kindName(header.kind), generation: header.generation, sequence: header.sequence, step: header.step };
 }
 
 /** Bytes per element on the wire. */

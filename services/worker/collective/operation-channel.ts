@@ -133,6 +133,7 @@ export class OperationChannel implements LaneServer, LaneOwner {
     clearTimeout(this.rendezvousTimer);
     this.options.outbox.unregister(this.operation, error);
     if (error !== undefined) {
+      this.options.logger.debug({ operation: this.operation, err: error }, 'collective: operation failed');
       for (const served of this.served) served.lane?.fail(error);
       // Completed pulls end by themselves; only a failed operation cancels the open ones.
       for (const call of this.pulls) call.cancel();

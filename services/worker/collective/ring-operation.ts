@@ -1,7 +1,7 @@
 /**
  * Life cycle shared by the ring collectives: one promise, a progress deadline on receiving, the
  * checks every chunk must pass whatever the collective, and completion once every expected chunk
- * arrived and the right neighbour acknowledged everything sent.
+ * arrived and the right neighbour pulled everything this rank sent.
  *
  * The receive deadline is a *progress* deadline, like Gloo's per-`recv` timeout: it restarts on
  * every chunk, so a large buffer on a slow link is fine while a silent neighbour fails the

@@ -5,6 +5,7 @@
  * gradients; BatchNorm uses per-replica batch statistics, and running statistics are averaged
  * across replicas before evaluation and checkpoints).
  */
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import type { Logger } from 'pino';
 import { encodeCheckpoint } from '../../core/checkpoint/checkpoint-file.js';
@@ -121,14 +122,14 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
       if (interrupted) break;
       await averageBuffers(replica, collective, worldSize);
       const evalIndices = int32FromBytes(plan.evalIndices);
-      if (evalIndices.length > 0) {
+      if (plan.evaluate) {
         const sums = emptyEvalSums(config.confidenceEdges.length - 1);
         const ex = new Float32Array(EVAL_BATCH_SIZE * SAMPLE_FLOATS);
         for (const b of new BatchIterator(evalIndices, { batchSize: EVAL_BATCH_SIZE })) {
           const { x: xs, labels } = prepareBatch(data.test, b.indices, ex, { augment: false, seed: 0, epoch: 0 });
           replica.evaluateBatch(xs, labels, config.loss, epoch + 1, config.confidenceEdges, sums);
         }
-        await client.reportEval({ workerId, generation, rank, epoch: epoch + 1, ...sums });
+        await client.reportEval({ workerId, generation, rank, epoch: epoch + 1, ...sums, paramsDigest: paramsDigest(replica.params) });
       }
       if (plan.checkpointAtEnd && rank === 0) {
         const ckpt = captureCheckpoint(replica, {
@@ -191,6 +192,11 @@ async function averageBuffers(replica: Replica, collective: RingCollective, worl
     off += n;
   }
   importState(replica.model, state);
+}
+
+/** Short digest of the flat parameters: equal on every rank when the replicas are in sync. */
+export function paramsDigest(params: Float32Array): string {
+  return createHash('sha256').update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)).digest('hex').slice(0, 16);
 }
 
 /** Default pod name: the Kubernetes pod's hostname, or this machine's. */

@@ -26,6 +26,10 @@ export interface EpochPlan {
    * Whether rank 0 uploads a checkpoint at the end of this epoch.
    */
   'checkpointAtEnd'?: (boolean);
+  /**
+   * Whether ranks evaluate (and report their parameter digests) after this epoch.
+   */
+  'evaluate'?: (boolean);
 }
 
 export interface EpochPlan__Output {
@@ -52,4 +56,8 @@ export interface EpochPlan__Output {
    * Whether rank 0 uploads a checkpoint at the end of this epoch.
    */
   'checkpointAtEnd': (boolean);
+  /**
+   * Whether ranks evaluate (and report their parameter digests) after this epoch.
+   */
+  'evaluate': (boolean);
 }

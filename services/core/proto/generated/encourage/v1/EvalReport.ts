@@ -14,6 +14,11 @@ export interface EvalReport {
   'correct'?: (number);
   'binExamples'?: (number | string)[];
   'binCorrect'?: (number | string)[];
+  /**
+   * SHA-256 (hex, 16 chars) of the rank's parameters after the epoch: data-parallel replicas must
+   * hold bit-identical weights, and the coordinator checks that they do.
+   */
+  'paramsDigest'?: (string);
 }
 
 export interface EvalReport__Output {
@@ -28,4 +33,9 @@ export interface EvalReport__Output {
   'correct': (number);
   'binExamples': (number)[];
   'binCorrect': (number)[];
+  /**
+   * SHA-256 (hex, 16 chars) of the rank's parameters after the epoch: data-parallel replicas must
+   * hold bit-identical weights, and the coordinator checks that they do.
+   */
+  'paramsDigest': (string);
 }
