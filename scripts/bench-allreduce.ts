@@ -4,7 +4,11 @@
  *
  *   npm run -s bench:allreduce -- --workers 2 --size-mb 16 [--dtype float16] [--chunk-kb K]
  *                                  [--lanes L] [--connections C] [--iters I] [--warmup W] [--peer]
- *                                  [--untuned]
+ *                                  [--untuned] [--probe]
+ *
+ * --probe also measures raw Node HTTP/2 between the same worker processes moving the same bytes
+ * (each rank pulls 2(N−1)/N · S from its left neighbour, all at once): the transport ceiling
+ * without gRPC or reduction, reported as `probeBusBandwidthMBps`.
  *
  * Workers start with the process settings of services/worker/collective/process-tuning.ts
  * (malloc thresholds, single-threaded GC) unless --untuned is given.
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '3' },
       peer: { type: 'boolean', default: false },
       untuned: { type: 'boolean', default: false },
+      probe: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -107,10 +112,23 @@ async function main(): Promise<void> {
   const tuned = values.untuned !== true;
   const ring = await WorkerRing.start({ worldSize: workers, defaults: { dtype, chunkKb, lanes, bucketMb }, connectionsPerPeer: connections, tuned });
   let seconds: number;
+  let probeSeconds: number | undefined;
   try {
     const replies = await ring.all({ type: 'bench', id: ring.newId(), length, warmup, iters }, 'bench');
     const perRank = replies.map((reply) => (reply as Extract<WorkerReply, { type: 'bench' }>).seconds);
     seconds = median(perRank[0] ?? []);
+    if (values.probe === true) {
+      const listening = await ring.all({ type: 'probe-start' }, 'probe-listening');
+      const addresses = listening.map((reply) => (reply as Extract<WorkerReply, { type: 'probe-listening' }>).address);
+      const bytes = Math.round((sizeBytes * 2 * (workers - 1)) / workers);
+      const id = ring.newId();
+      const probes = await Promise.all(
+        addresses.map((_, rank) => ring.request(rank, { type: 'probe-run', id, leftAddress: addresses[(rank - 1 + workers) % workers]!, bytes, warmup, iters }, 'bench')),
+      );
+      // The ring is as fast as its slowest link: per iteration, the slowest rank's time.
+      const perIteration = Array.from({ length: iters }, (_, i) => Math.max(...probes.map((p) => (p as Extract<WorkerReply, { type: 'bench' }>).seconds[i] ?? 0)));
+      probeSeconds = median(perIteration);
+    }
   } finally {
     await ring.close();
   }
@@ -135,6 +153,12 @@ async function main(): Promise<void> {
     algBandwidthMBps: Math.round(algBandwidthMBps),
     busBandwidthMBps: Math.round(busBandwidthMBps),
   };
+  if (probeSeconds !== undefined) {
+    const probeBus = sizeBytes / probeSeconds / 1e6 * (2 * (workers - 1)) / workers;
+    process.stderr.write(`raw http2 probe: ${Math.round(((sizeBytes * 2 * (workers - 1)) / workers) / 1e6)}MB per rank in ${(probeSeconds * 1e3).toFixed(1)}ms → ceiling busbw=${probeBus.toFixed(0)}MB/s\n`);
+    result['probeSeconds'] = probeSeconds;
+    result['probeBusBandwidthMBps'] = Math.round(probeBus);
+  }
   if (values.peer === true) {
     const gloo = await runGloo(workers, sizeMb);
     process.stderr.write(`${gloo.line}\n`);

@@ -9,6 +9,7 @@
 import { createLogger, silentLogger } from '../../core/logging.js';
 import { Rng } from '../../core/random.js';
 import { CollectiveNode, type Membership } from './collective-node.js';
+import { connectProbe, startProbeServer, type ProbeServer } from './http2-probe.js';
 import type { CollectiveCallOptions, CollectiveOptions } from './collective-options.js';
 
 /** Messages from the parent. */
@@ -17,6 +18,8 @@ export type WorkerCommand =
   | { readonly type: 'membership'; readonly membership: Membership }
   | { readonly type: 'verify'; readonly id: number; readonly length: number; readonly seed: number; readonly values: 'integer' | 'random'; readonly options?: CollectiveCallOptions }
   | { readonly type: 'bench'; readonly id: number; readonly length: number; readonly warmup: number; readonly iters: number; readonly options?: CollectiveCallOptions }
+  | { readonly type: 'probe-start' }
+  | { readonly type: 'probe-run'; readonly id: number; readonly leftAddress: string; readonly bytes: number; readonly warmup: number; readonly iters: number }
   | { readonly type: 'close' };
 
 /** Messages to the parent. */
@@ -25,6 +28,7 @@ export type WorkerReply =
   | { readonly type: 'ready' }
   | { readonly type: 'verified'; readonly id: number; readonly maxAbsError: number; readonly maxAllowed: number; readonly mismatches: number }
   | { readonly type: 'bench'; readonly id: number; readonly seconds: number[] }
+  | { readonly type: 'probe-listening'; readonly address: string }
   | { readonly type: 'failed'; readonly id?: number; readonly name: string; readonly message: string }
   | { readonly type: 'closed' };
 
@@ -42,6 +46,7 @@ function send(reply: WorkerReply): void {
 
 async function main(): Promise<void> {
   let node: CollectiveNode | undefined;
+  let probe: ProbeServer | undefined;
   process.on('message', (command: WorkerCommand) => {
     void handle(command).catch((error: unknown) => {
       const e = error as Error;
@@ -111,7 +116,24 @@ async function main(): Promise<void> {
         send({ type: 'bench', id: command.id, seconds });
         return;
       }
+      case 'probe-start':
+        probe ??= await startProbeServer();
+        send({ type: 'probe-listening', address: probe.address });
+        return;
+      case 'probe-run': {
+        const client = await connectProbe(command.leftAddress);
+        try {
+          for (let i = 0; i < command.warmup; i++) await client.pull(command.bytes);
+          const seconds: number[] = [];
+          for (let i = 0; i < command.iters; i++) seconds.push(await client.pull(command.bytes));
+          send({ type: 'bench', id: command.id, seconds });
+        } finally {
+          client.close();
+        }
+        return;
+      }
       case 'close':
+        probe?.close();
         await node?.close();
         send({ type: 'closed' });
         process.disconnect?.();
