@@ -6,8 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { CheckpointStore } from '../core/checkpoint/checkpoint-store.js';
-import type { ConfidenceTable } from '../core/training/confidence.js';
-import type { EpochRecord } from '../core/training/checkpoint-meta.js';
+import { accuracyFigures, type RunSummary } from '../core/training/run-summary.js';
 import { RunDir } from '../core/training/run-dir.js';
 import { configFingerprint, serializeTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import type { CoordinatorConfig } from './config.js';
@@ -23,24 +22,13 @@ export interface RegisterInput extends WorkerDescriptor {
   readonly testExamples: number;
 }
 
-export interface CoordinatorSummary {
-  readonly experiment: string;
-  readonly model: string;
-  readonly loss: string;
-  readonly backend: string;
+/** A distributed run's summary: the shared figures plus the data-parallel ones. */
+export interface CoordinatorSummary extends RunSummary {
   readonly workers: number;
-  readonly epochs: number;
-  readonly steps: number;
-  readonly testAccuracy: number | null;
-  readonly bestTestAccuracy: number | null;
-  readonly trainAccuracy: number;
-  readonly imagesPerSecond: number;
-  readonly wallSeconds: number;
+  /** Per-rank mean time in the all-reduce phase, summed over steps. */
   readonly allreduceSeconds: number;
+  /** Bytes sent by all ranks in all-reduces. */
   readonly allreduceBytes: number;
-  readonly runDir: string;
-  readonly confidence: ConfidenceTable;
-  readonly history: readonly EpochRecord[];
 }
 
 export class Coordinator {
@@ -173,13 +161,10 @@ export class Coordinator {
 
   private finish(): void {
     const run = this.requireRun();
-    const tested = run.history.filter((h) => h.testAccuracy !== null);
     const summary: CoordinatorSummary = {
       experiment: this.config.experiment, model: this.config.model, loss: this.config.loss.preset ?? 'custom', backend: this.backend,
       workers: run.plan.worldSize, epochs: run.history.length, steps: run.history.at(-1)?.step ?? 0,
-      testAccuracy: tested.at(-1)?.testAccuracy ?? null,
-      bestTestAccuracy: tested.length > 0 ? Math.max(...tested.map((h) => h.testAccuracy!)) : null,
-      trainAccuracy: run.history.at(-1)?.trainAccuracy ?? 0,
+      ...accuracyFigures(run.history),
       imagesPerSecond: run.totals.trainSeconds > 0 ? run.totals.trainImages / run.totals.trainSeconds : 0,
       wallSeconds: (performance.now() - this.startedMs) / 1000,
       allreduceSeconds: run.totals.allreduceSeconds, allreduceBytes: run.totals.allreduceBytes,

@@ -10,7 +10,8 @@ import type { TrainConfig } from '../../core/training/train-config.js';
 import { BatchIterator, batchesPerEpoch } from '../../core/training/batch-iterator.js';
 import { DistributedSampler } from '../../core/training/distributed-sampler.js';
 import { countTrainableParams, createModel } from '../models/index.js';
-import { ConfidenceAccumulator, type ConfidenceTable } from '../../core/training/confidence.js';
+import { ConfidenceAccumulator } from '../../core/training/confidence.js';
+import { accuracyFigures, type RunSummary } from '../../core/training/run-summary.js';
 import { loadDatasets } from './datasets.js';
 import { learningRate, scaleLearningRate } from '../../core/training/lr-schedule.js';
 import { createProgressLine } from './progress-line.js';
@@ -22,26 +23,13 @@ import { captureCheckpoint, restoreCheckpoint, validateCheckpoint, type EpochRec
 /** Batch size of evaluation passes (no gradients, so larger than training's). */
 export const EVAL_BATCH_SIZE = 256;
 
-export interface TrainSummary {
-  readonly experiment: string;
-  readonly model: string;
+/** The single-process run's summary: the shared figures plus process-level details. */
+export interface TrainSummary extends RunSummary {
   readonly parameters: number;
-  readonly loss: string;
-  readonly backend: string;
   readonly backendReason: string;
   readonly data: string;
-  readonly epochs: number;
-  readonly steps: number;
-  readonly testAccuracy: number | null;
-  readonly bestTestAccuracy: number | null;
-  readonly trainAccuracy: number;
-  readonly imagesPerSecond: number;
-  readonly wallSeconds: number;
   readonly interrupted: boolean;
   readonly resumedFromStep: number | null;
-  readonly runDir: string;
-  readonly confidence: ConfidenceTable;
-  readonly history: readonly EpochRecord[];
 }
 
 /** Run a training job to completion (or until `signal` aborts it, after a final checkpoint). */
@@ -182,14 +170,11 @@ export async function train(config: TrainConfig, logger: Logger, signal?: AbortS
     await checkpoint();
     logger.warn({ step: globalStep, epoch: epoch + 1 }, 'interrupted: checkpoint written, resume with --resume');
   }
-  const tested = history.filter((h) => h.testAccuracy !== null);
   const summary: TrainSummary = {
     experiment: config.experiment, model: config.model, parameters: countTrainableParams(model),
     loss: config.loss.preset ?? 'custom', backend, backendReason: reason, data: data.source,
     epochs: history.length, steps: globalStep,
-    testAccuracy: tested.at(-1)?.testAccuracy ?? null,
-    bestTestAccuracy: tested.length > 0 ? Math.max(...tested.map((h) => h.testAccuracy!)) : null,
-    trainAccuracy: history.at(-1)?.trainAccuracy ?? 0,
+    ...accuracyFigures(history),
     imagesPerSecond: trainSeconds > 0 ? trainImages / trainSeconds : 0,
     wallSeconds: (performance.now() - wallStart) / 1000,
     interrupted, resumedFromStep, runDir: config.runDir, confidence: lastConfidence, history,
