@@ -15,7 +15,7 @@
  * Figures follow nccl-tests: algbw = S / t, busbw = algbw · 2(N−1)/N (the bytes each rank
  * actually moves in a ring all-reduce, so that busbw is comparable across N). t is the median
  * of I back-to-back iterations as measured by rank 0 (Gloo's script reports the mean of 5).
- * Human-readable lines go to stderr; the last stdout line is one JSON object.
+ * Human-readable result lines first, then, as the last stdout line, one JSON object.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   }
   const algBandwidthMBps = sizeBytes / seconds / 1e6;
   const busBandwidthMBps = (algBandwidthMBps * 2 * (workers - 1)) / workers;
-  process.stderr.write(
+  process.stdout.write(
     `encourage allreduce workers=${workers} size=${sizeMb}MB dtype=${dtype} chunk=${chunkKb}KB lanes=${lanes} ` +
       `time=${(seconds * 1e3).toFixed(1)}ms algbw=${algBandwidthMBps.toFixed(0)}MB/s busbw=${busBandwidthMBps.toFixed(0)}MB/s\n`,
   );
@@ -155,13 +155,13 @@ async function main(): Promise<void> {
   };
   if (probeSeconds !== undefined) {
     const probeBus = sizeBytes / probeSeconds / 1e6 * (2 * (workers - 1)) / workers;
-    process.stderr.write(`raw http2 probe: ${Math.round(((sizeBytes * 2 * (workers - 1)) / workers) / 1e6)}MB per rank in ${(probeSeconds * 1e3).toFixed(1)}ms → ceiling busbw=${probeBus.toFixed(0)}MB/s\n`);
+    process.stdout.write(`raw http2 probe: ${Math.round(((sizeBytes * 2 * (workers - 1)) / workers) / 1e6)}MB per rank in ${(probeSeconds * 1e3).toFixed(1)}ms → ceiling busbw=${probeBus.toFixed(0)}MB/s\n`);
     result['probeSeconds'] = probeSeconds;
     result['probeBusBandwidthMBps'] = Math.round(probeBus);
   }
   if (values.peer === true) {
     const gloo = await runGloo(workers, sizeMb);
-    process.stderr.write(`${gloo.line}\n`);
+    process.stdout.write(`${gloo.line}\n`);
     result['glooSeconds'] = gloo.seconds;
     result['glooBusBandwidthMBps'] = gloo.busBandwidthMBps;
     result['ratioToGloo'] = Math.round((busBandwidthMBps / gloo.busBandwidthMBps) * 1000) / 1000;

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { createLogger } from '../core/logging.js';
-import { parseCoordinatorConfig } from '../coordinator/config.js';
+import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
 import { printJsonLine } from './io.js';
@@ -34,6 +34,8 @@ export function registerCoordinatorCommand(program: Command): void {
         process.once('SIGINT', stop);
       });
       const summary = await Promise.race([coordinator.done, stopped]);
+      // Let the workers' final calls (Leave) land before the server goes away.
+      if (summary !== null) await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
       coordinator.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       if (summary === null) {

@@ -12,6 +12,7 @@ import type { TrainConfig } from '../core/training/train-config.js';
 import { parseCoordinatorConfig } from '../coordinator/config.js';
 import { Coordinator, type CoordinatorSummary } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
+import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/process-tuning.js';
 import { createProgressLine } from '../worker/train/progress-line.js';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -47,9 +48,10 @@ export async function launchLocalRun(config: TrainConfig, workers: number, logge
   process.on('SIGINT', forward);
   try {
     for (let i = 0; i < workers; i++) {
-      const child = spawn(process.execPath, [CLI_MAIN, 'worker', '--coordinator', `127.0.0.1:${port}`, '--pod', 'local', '--local-index', String(i), '--local-procs', '1', '--log-level', logger.level], {
+      // Workers run with the process settings the all-reduce was measured under (process-tuning.ts).
+      const child = spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', '--coordinator', `127.0.0.1:${port}`, '--pod', 'local', '--local-index', String(i), '--local-procs', '1', '--log-level', logger.level], {
         stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, ENCOURAGE_JOIN_TOKEN: settings.joinToken ?? '' },
+        env: { ...process.env, ...TUNED_WORKER_ENV, ENCOURAGE_JOIN_TOKEN: settings.joinToken ?? '' },
       });
       child.on('exit', (code, signal) => {
         if (coordinator.runState?.finished !== true) {

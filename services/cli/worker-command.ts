@@ -10,6 +10,7 @@ import { createLogger } from '../core/logging.js';
 import { parseWorkerConfig, visibleGpus } from '../worker/config.js';
 import { openCollectiveNode } from '../worker/distributed/collective-adapter.js';
 import { runWorker } from '../worker/distributed/worker-runtime.js';
+import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/process-tuning.js';
 import { printJsonLine } from './io.js';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -59,9 +60,9 @@ async function runLocalProcs(procs: number, gpus: string[], flags: Record<string
     .filter((k) => flags[k] !== undefined)
     .flatMap((k) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(flags[k])]);
   const children = Array.from({ length: procs }, (_, i) =>
-    spawn(process.execPath, [CLI_MAIN, 'worker', ...passthrough, '--local-procs', '1', '--local-index', String(i)], {
+    spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', ...passthrough, '--local-procs', '1', '--local-index', String(i)], {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length]! } : {}) },
+      env: { ...process.env, ...TUNED_WORKER_ENV, ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length]! } : {}) },
     }),
   );
   const forward = (sig: NodeJS.Signals) => children.forEach((c) => c.kill(sig));

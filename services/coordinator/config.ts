@@ -12,6 +12,8 @@ export const DEFAULT_RENDEZVOUS_GRACE_MS = 2_000;
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 /** Longest a WaitAssignment long poll is held before it answers "not yet". */
 export const WAIT_ASSIGNMENT_MAX_MS = 10_000;
+/** How long a finished run waits for its workers to leave before the coordinator stops serving. */
+export const WORKER_LEAVE_GRACE_MS = 30_000;
 /** Upper bound of one gRPC message to the coordinator (checkpoint chunks are the largest). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Bound of a whole streamed checkpoint (ResNet-18 with momentum is ~90 MB). */

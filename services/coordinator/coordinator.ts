@@ -37,6 +37,7 @@ export class Coordinator {
   private run: RunState | null = null;
   private dataset: { train: number; test: number } | null = null;
   private readonly left = new Set<string>();
+  private readonly leaveWaiters: (() => void)[] = [];
   private readonly startedMs = performance.now();
   private readonly fingerprint: string;
   private backend = 'unknown';
@@ -142,6 +143,19 @@ export class Coordinator {
     this.membership.member(workerId);
     this.left.add(workerId);
     this.logger.info({ workerId, reason }, 'worker left');
+    if (this.membership.rankOrder.every((id) => this.left.has(id))) for (const w of this.leaveWaiters.splice(0)) w();
+  }
+
+  /** Resolve once every ranked worker has left, or after `timeoutMs` (shutdown grace). */
+  async allLeft(timeoutMs: number): Promise<boolean> {
+    if (this.membership.rankOrder.every((id) => this.left.has(id))) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.leaveWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   /** Stop waiters (shutdown path). */

@@ -122,7 +122,8 @@ test('a peer that stops answering fails the all-reduce within the deadline, nami
     assert.ok(rank1 instanceof PeerFailedError, String(rank1));
     assert.equal(rank1.peerRank, 0);
     assert.match(rank1.message, /no chunk from rank 2/);
-    assert.ok(elapsedMs < timeoutMs * 4, `failed after ${elapsedMs} ms`);
+    // Within the deadline plus scheduling slack on a loaded machine — not the 30 s default, no hang.
+    assert.ok(elapsedMs < timeoutMs * 2 + 2_000, `failed after ${elapsedMs} ms`);
   } finally {
     await ring.close();
   }

@@ -113,6 +113,11 @@ export class CollectiveNode {
     return node;
   }
 
+  /** The ring as the free functions `allReduce(buffer, { ring })` / `broadcast` expect it. */
+  get ring(): RingTransport {
+    return this.transport;
+  }
+
   /** `host:port` to give to the neighbours. */
   get address(): string {
     return `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;

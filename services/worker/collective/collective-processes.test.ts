@@ -51,7 +51,7 @@ test('a stopped worker process (SIGSTOP) makes the others fail within the deadli
       assert.match(error.message, /all-reduce step 0/);
     }
     assert.equal(((results[0] as PromiseRejectedResult).reason as WorkerProcessError).remoteName, 'CollectiveTimeoutError');
-    assert.ok(elapsedMs < timeoutMs * 5, `failed after ${elapsedMs} ms`);
+    assert.ok(elapsedMs < timeoutMs * 2 + 3_000, `failed after ${elapsedMs} ms`);
   } finally {
     stopped.kill('SIGCONT');
     await ring.close();

@@ -57,7 +57,6 @@ const splat32 = (value: number): number[] => {
 };
 const get = (index: number): number[] => [0x20, ...uleb(index)];
 const set = (index: number): number[] => [0x21, ...uleb(index)];
-const tee = (index: number): number[] => [0x22, ...uleb(index)];
 const i32 = (value: number): number[] => [0x41, ...sleb(value)];
 /** memarg: alignment hint 2^4 = 16 bytes, then the static offset. */
 const load = (offset: number): number[] => simd(0x00, 4, ...uleb(offset));

@@ -51,7 +51,9 @@ export class WorkerRing {
   /** Fork `worldSize` workers, start their nodes and give them the ring (generation 1). */
   static async start(options: WorkerRingOptions): Promise<WorkerRing> {
     const tuned = options.tuned ?? true;
-    const execArgv = tuned ? [...process.execArgv, ...TUNED_WORKER_EXEC_ARGV] : process.execArgv;
+    // Inherit the parent's node flags (e.g. --cpu-prof), but not the test runner's own.
+    const inherited = process.execArgv.filter((arg) => !arg.startsWith('--test') && !arg.startsWith('--experimental-test'));
+    const execArgv = tuned ? [...inherited, ...TUNED_WORKER_EXEC_ARGV] : inherited;
     const env = tuned ? { ...process.env, ...TUNED_WORKER_ENV } : process.env;
     const children = Array.from({ length: options.worldSize }, () => fork(WORKER_SCRIPT, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;

@@ -20,6 +20,11 @@ import type { CheckpointAck__Output } from '../../core/proto/generated/encourage
 export const CONTROL_CALL_TIMEOUT_MS = 15_000;
 /** How long one WaitAssignment long poll may be held by the coordinator. */
 export const WAIT_ASSIGNMENT_TIMEOUT_MS = 12_000;
+/**
+ * How long the first call waits for the coordinator to come up: pods start in any order, so a
+ * worker that is up before the coordinator waits for it (gRPC waitForReady) instead of failing.
+ */
+export const COORDINATOR_CONNECT_TIMEOUT_MS = 120_000;
 /** Deadline of a whole checkpoint upload. */
 export const CHECKPOINT_UPLOAD_TIMEOUT_MS = 120_000;
 /** Size of one checkpoint chunk on the wire. */
@@ -39,14 +44,14 @@ export class CoordinatorClient {
     });
   }
 
-  private call<Req, Res>(method: Unary<Req, Res>, req: Req, timeoutMs = CONTROL_CALL_TIMEOUT_MS): Promise<Res> {
+  private call<Req, Res>(method: Unary<Req, Res>, req: Req, timeoutMs = CONTROL_CALL_TIMEOUT_MS, waitForReady = false): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(this.client, req, { deadline: Date.now() + timeoutMs }, (err, res) => (err === null && res !== undefined ? resolve(res) : reject(err ?? new Error('empty response'))));
+      method.call(this.client, req, { deadline: Date.now() + timeoutMs, waitForReady }, (err, res) => (err === null && res !== undefined ? resolve(res) : reject(err ?? new Error('empty response'))));
     });
   }
 
   describeRun(joinToken: string): Promise<RunDescription__Output> {
-    return this.call(this.client.DescribeRun as Unary<{ joinToken: string }, RunDescription__Output>, { joinToken });
+    return this.call(this.client.DescribeRun as Unary<{ joinToken: string }, RunDescription__Output>, { joinToken }, COORDINATOR_CONNECT_TIMEOUT_MS, true);
   }
 
   register(req: RegisterRequest): Promise<RegisterResponse__Output> {

@@ -139,7 +139,12 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         await client.uploadCheckpoint(workerId, generation, step, encodeCheckpoint(ckpt));
       }
     }
-    await client.leave(workerId, generation, interrupted ? 'shutdown' : 'done');
+    try {
+      await client.leave(workerId, generation, interrupted ? 'shutdown' : 'done');
+    } catch (err) {
+      // The run is over for this worker either way; a coordinator that already stopped is fine.
+      rlog.warn({ err: (err as Error).message }, 'could not tell the coordinator that this worker left');
+    }
     rlog.info({ steps: step, interrupted }, 'worker finished');
     model.dispose();
     return { rank, worldSize, steps: step, interrupted };
