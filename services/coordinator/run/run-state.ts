@@ -9,21 +9,17 @@ import { decodeCheckpoint } from '../../core/checkpoint/checkpoint-file.js';
 import type { CheckpointStore } from '../../core/checkpoint/checkpoint-store.js';
 import type { EpochRecord, TrainCheckpointMeta } from '../../core/training/checkpoint-meta.js';
 import { ConfidenceAccumulator, type ConfidenceTable } from '../../core/training/confidence.js';
+import type { EvalSums, LossSums } from '../../core/training/loss-sums.js';
 import type { TrainConfig } from '../../core/training/train-config.js';
 import type { RunDir } from '../../core/training/run-dir.js';
 import { BadReportError } from '../errors.js';
 import { evaluatesAfter, stepsPerEpoch, type PlanContext } from '../planner/epoch-planner.js';
 
 /** One rank's report of one step (the StepReport message, decoded). */
-export interface StepSums {
+export interface StepSums extends LossSums {
   rank: number;
   step: number;
   epoch: number;
-  examples: number;
-  lossSum: number;
-  baseSum: number;
-  bonusSum: number;
-  correct: number;
   binCounts: number[];
   binGradNormSums: number[];
   marginSum: number;
@@ -38,16 +34,10 @@ export interface StepSums {
   allreduceBytes: number;
 }
 
-export interface EvalSumsReport {
+/** One rank's evaluation sums (the EvalReport message, decoded). */
+export interface EvalSumsReport extends EvalSums {
   rank: number;
   epoch: number;
-  examples: number;
-  lossSum: number;
-  baseSum: number;
-  bonusSum: number;
-  correct: number;
-  binExamples: number[];
-  binCorrect: number[];
   paramsDigest: string;
 }
 

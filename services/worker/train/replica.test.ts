@@ -6,7 +6,8 @@ import { Rng } from '../../core/random.js';
 import { silentLogger } from '../../core/logging.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { createModel } from '../models/index.js';
-import { Replica, emptyEvalSums } from './replica.js';
+import { emptyEvalSums } from '../../core/training/loss-sums.js';
+import { Replica } from './replica.js';
 import { DEFAULT_CONFIDENCE_EDGES } from '../../core/training/confidence.js';
 
 await selectBackend('wasm', silentLogger);

@@ -10,6 +10,7 @@ import { encouragingLoss, lossWithLogitGrad, type LossOptions } from '../../core
 import { flattenGrads, flattenParams, loadFlatParams, type Model } from '../models/index.js';
 import { FlatSgd, type SgdOptions } from './sgd.js';
 import { binOf } from '../../core/training/confidence.js';
+import type { EvalSums } from '../../core/training/loss-sums.js';
 
 export const IMAGE_SIDE = 32;
 export const IMAGE_CHANNELS = 3;
@@ -33,18 +34,6 @@ export interface ParamGradSplit {
   readonly high: number;
   readonly low: number;
   readonly highExamples: number;
-}
-
-/** Sums over an evaluation pass; divide by `examples` for means. */
-export interface EvalSums {
-  examples: number;
-  lossSum: number;
-  baseSum: number;
-  bonusSum: number;
-  correct: number;
-  /** Per bin of the predicted class's probability: examples and correct predictions. */
-  binExamples: number[];
-  binCorrect: number[];
 }
 
 export class Replica {
@@ -185,11 +174,6 @@ export class Replica {
       }
     });
   }
-}
-
-/** Fresh evaluation sums for `bins` confidence bins. */
-export function emptyEvalSums(bins: number): EvalSums {
-  return { examples: 0, lossSum: 0, baseSum: 0, bonusSum: 0, correct: 0, binExamples: new Array<number>(bins).fill(0), binCorrect: new Array<number>(bins).fill(0) };
 }
 
 function argmax(data: Float32Array, row: number, k: number): number {

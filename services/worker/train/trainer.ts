@@ -16,7 +16,8 @@ import { loadDatasets } from './datasets.js';
 import { learningRate, scaleLearningRate } from '../../core/training/lr-schedule.js';
 import { createProgressLine } from './progress-line.js';
 import { prepareBatch, SAMPLE_FLOATS } from './batch-input.js';
-import { Replica, emptyEvalSums, type EvalSums } from './replica.js';
+import { emptyEvalSums, type EvalSums } from '../../core/training/loss-sums.js';
+import { Replica } from './replica.js';
 import { RunDir } from '../../core/training/run-dir.js';
 import { captureCheckpoint, restoreCheckpoint, validateCheckpoint, type EpochRecord, type TrainCheckpointMeta } from './train-checkpoint.js';
 
