@@ -24,13 +24,17 @@ function freePort(): Promise<number> {
 test('encourage coordinator + encourage worker --local-procs 2 complete a run; a wrong token is refused', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pod-'));
   const port = await freePort();
+  // Pods start in any order: this worker starts before the coordinator exists and must wait for it
+  // (then be refused for its wrong token), not fail with UNAVAILABLE.
+  const early = startCli(['worker', '--coordinator', `127.0.0.1:${port}`, '--local-procs', '1', '--join-token', 'not-the-token', '--log-level', 'silent']);
+  await new Promise((r) => setTimeout(r, 1500));
   const coordinator = startCli([
     'coordinator', '--host', '127.0.0.1', '--port', String(port), '--min-workers', '2', '--max-workers', '2', '--join-token', 'pod-test-token',
     '--data', 'synthetic', '--synthetic-train', '128', '--synthetic-test', '32', '--model', 'cnn-small', '--epochs', '1', '--batch-size', '16',
     '--experiment', 'pod', '--run-dir', dir, '--log-level', 'warn',
   ]);
   try {
-  const intruder = await runCli(['worker', '--coordinator', `127.0.0.1:${port}`, '--local-procs', '1', '--join-token', 'not-the-token', '--log-level', 'silent']);
+  const intruder = await early.done;
   assert.notEqual(intruder.code, 0, 'a worker without the token cannot join');
   assert.match(intruder.stderr, /join rejected|PERMISSION_DENIED/);
   const pod = await runCli(['worker', '--coordinator', `127.0.0.1:${port}`, '--local-procs', '2', '--pod', 'pod-a', '--join-token', 'pod-test-token', '--log-level', 'warn']);

@@ -31,7 +31,7 @@ export const CHECKPOINT_UPLOAD_TIMEOUT_MS = 120_000;
 export const CHECKPOINT_CHUNK_BYTES = 1024 * 1024;
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
+type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
 
 export class CoordinatorClient {
   private readonly client: GeneratedClient;
@@ -46,7 +46,8 @@ export class CoordinatorClient {
 
   private call<Req, Res>(method: Unary<Req, Res>, req: Req, timeoutMs = CONTROL_CALL_TIMEOUT_MS, waitForReady = false): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(this.client, req, { deadline: Date.now() + timeoutMs, waitForReady }, (err, res) => (err === null && res !== undefined ? resolve(res) : reject(err ?? new Error('empty response'))));
+      // grpc-js takes wait-for-ready from the call's metadata options, not from CallOptions.
+      method.call(this.client, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + timeoutMs }, (err, res) => (err === null && res !== undefined ? resolve(res) : reject(err ?? new Error('empty response'))));
     });
   }
 
