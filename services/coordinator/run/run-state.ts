@@ -80,14 +80,25 @@ export class RunState extends EventEmitter {
   async reportStep(r: StepSums): Promise<void> {
     const bins = this.config.confidenceEdges.length - 1;
     if (r.binCounts.length !== bins || r.binGradNormSums.length !== bins) throw new BadReportError(`expected ${bins} confidence bins`, 'binCounts', r.binCounts.length);
-    if (r.rank >= this.plan.worldSize) throw new BadReportError(`rank out of range for world size ${this.plan.worldSize}`, 'rank', r.rank);
-    const list = this.steps.get(r.step) ?? [];
-    if (list.some((x) => x.rank === r.rank)) throw new BadReportError('duplicate report', 'step', r.step);
-    list.push(r);
-    this.steps.set(r.step, list);
-    if (list.length < this.plan.worldSize) return;
-    this.steps.delete(r.step);
-    await this.mergeStep(list);
+    const list = this.gather(this.steps, r.step, r, 'step');
+    if (list !== null) await this.mergeStep(list);
+  }
+
+  /**
+   * Collect one report per rank under `key`; returns every rank's report once the last one has
+   * arrived (and forgets them), else null. Rejects ranks out of range and duplicates.
+   */
+  private gather<T extends { rank: number }>(pending: Map<number, T[]>, key: number, report: T, field: 'step' | 'epoch'): T[] | null {
+    if (report.rank >= this.plan.worldSize) throw new BadReportError(`rank out of range for world size ${this.plan.worldSize}`, 'rank', report.rank);
+    const list = pending.get(key) ?? [];
+    if (list.some((x) => x.rank === report.rank)) throw new BadReportError(`duplicate report from rank ${report.rank}`, field, key);
+    list.push(report);
+    if (list.length < this.plan.worldSize) {
+      pending.set(key, list);
+      return null;
+    }
+    pending.delete(key);
+    return list;
   }
 
   private async mergeStep(list: StepSums[]): Promise<void> {
@@ -136,12 +147,8 @@ export class RunState extends EventEmitter {
 
   /** Add one rank's evaluation sums; when every rank has reported, close the epoch. */
   async reportEval(r: EvalSumsReport): Promise<void> {
-    const list = this.evals.get(r.epoch) ?? [];
-    if (list.some((x) => x.rank === r.rank)) throw new BadReportError('duplicate evaluation report', 'epoch', r.epoch);
-    list.push(r);
-    this.evals.set(r.epoch, list);
-    if (list.length < this.plan.worldSize) return;
-    this.evals.delete(r.epoch);
+    const list = this.gather(this.evals, r.epoch, r, 'epoch');
+    if (list === null) return;
     const sum = (f: (s: EvalSumsReport) => number) => list.reduce((a, s) => a + f(s), 0);
     const examples = sum((s) => s.examples);
     const bins = this.config.confidenceEdges.length - 1;
