@@ -62,3 +62,18 @@ export function grpcStatusOf(err: unknown): status {
   if (err instanceof BadReportError || err instanceof ConfigError || err instanceof InputError) return status.INVALID_ARGUMENT;
   return status.INTERNAL;
 }
+
+/** A Kubernetes API call of the operator or the status writer failed. */
+export class KubeApiError extends EncourageError {
+  override readonly name = 'KubeApiError';
+  constructor(
+    message: string,
+    /** What was attempted, e.g. `create pods default/exp-worker-0`. */
+    readonly operation: string,
+    /** HTTP status of the API server's answer (0: no answer). */
+    readonly statusCode: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${operation}: ${message}${statusCode === 0 ? '' : ` (HTTP ${statusCode})`}`, options);
+  }
+}

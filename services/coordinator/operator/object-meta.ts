@@ -1,0 +1,72 @@
+/**
+ * Metadata shared by every object the operator creates for an experiment: the labels (Kubernetes
+ * recommended labels plus `encourage.dev/experiment`), the controller owner reference that makes the
+ * garbage collector delete them with the Experiment, and the operator-wide build settings.
+ */
+import type { ResolvedExperiment } from './experiment-spec.js';
+import {
+  APP_NAME,
+  EXPERIMENT_API_VERSION,
+  EXPERIMENT_KIND,
+  LABEL_APP_COMPONENT,
+  LABEL_APP_INSTANCE,
+  LABEL_APP_NAME,
+  LABEL_EXPERIMENT,
+  type OwnerReference,
+} from './experiment-types.js';
+
+export type Component = 'coordinator' | 'worker';
+
+/** Operator-wide inputs of the builders (flags of `encourage operator`). */
+export interface BuildSettings {
+  /** CPU image; also the coordinator's image unless the spec names one. */
+  readonly image: string;
+  /** CUDA image for workers with `gpusPerPod > 0` (unless the spec names one). */
+  readonly gpuImage: string;
+  readonly coordinatorServiceAccount: string;
+}
+
+/** Labels of experiment `name`'s objects of `component` (none: objects shared by both, e.g. the Secret). */
+export function experimentLabels(name: string, component?: Component): Record<string, string> {
+  return {
+    [LABEL_APP_NAME]: APP_NAME,
+    [LABEL_APP_INSTANCE]: name,
+    ...(component === undefined ? {} : { [LABEL_APP_COMPONENT]: component }),
+    [LABEL_EXPERIMENT]: name,
+  };
+}
+
+/** Selector labels of a component's pods (what the Services select). */
+export function componentSelector(name: string, component: Component): Record<string, string> {
+  return { [LABEL_EXPERIMENT]: name, [LABEL_APP_COMPONENT]: component };
+}
+
+/** The worker pods' label selector as a string: `status.selector`, read by the scale subresource (HPA). */
+export function workerSelectorString(name: string): string {
+  return Object.entries(componentSelector(name, 'worker')).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/**
+ * The controller reference to the Experiment. `blockOwnerDeletion` makes foreground deletion wait
+ * for the object; setting it requires `update` on `experiments/finalizers` where the
+ * OwnerReferencesPermissionEnforcement admission plugin is on — hence that RBAC rule.
+ */
+export function ownerReference(r: Pick<ResolvedExperiment, 'name' | 'uid'>): OwnerReference {
+  return { apiVersion: EXPERIMENT_API_VERSION, kind: EXPERIMENT_KIND, name: r.name, uid: r.uid, controller: true, blockOwnerDeletion: true };
+}
+
+/** `metadata` of an object named `objectName` owned by experiment `r`. */
+export function ownedMetadata(r: ResolvedExperiment, objectName: string, component?: Component, extraLabels: Record<string, string> = {}) {
+  return {
+    name: objectName,
+    namespace: r.namespace,
+    labels: { ...experimentLabels(r.name, component), ...extraLabels },
+    ownerReferences: [ownerReference(r)],
+  };
+}
+
+/** The experiment UID an object's controller reference points to (null: not controlled by an Experiment). */
+export function controllerUid(meta: { ownerReferences?: OwnerReference[] }): string | null {
+  const ref = meta.ownerReferences?.find((o) => o.controller === true && o.kind === EXPERIMENT_KIND && o.apiVersion.startsWith('encourage.dev/'));
+  return ref?.uid ?? null;
+}
