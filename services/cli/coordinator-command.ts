@@ -21,6 +21,14 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--max-workers <n>', 'wait (up to --rendezvous-grace-ms) for this many workers')
     .option('--rendezvous-grace-ms <ms>', 'how long to wait for more than --min-workers')
     .option('--join-token <token>', 'shared secret workers must present (env ENCOURAGE_JOIN_TOKEN)')
+    .option('--heartbeat-interval-ms <ms>', 'how often workers send heartbeats (default 2000)')
+    .option('--heartbeat-timeout-ms <ms>', 'a worker silent this long is lost and the ring re-forms (default 10000)')
+    .option('--rendezvous-timeout-ms <ms>', 'how long a re-rendezvous waits for silent members and for --min-workers before the run fails (default 600000)')
+    .option('--tls-ca <file>', 'PEM CA that signs the run\'s certificates (env ENCOURAGE_TLS_CA)')
+    .option('--tls-cert <file>', 'PEM certificate of the coordinator (env ENCOURAGE_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key of the coordinator (env ENCOURAGE_TLS_KEY)')
+    .option('--tls-mutual', 'require client certificates signed by --tls-ca (mutual TLS)')
+    .option('--tls-server-name <name>', 'name the server certificates carry (workers dial by address)')
     .action(async (flags: Record<string, unknown>) => {
       const config = await trainConfigFromFlags(flags);
       const settings = parseCoordinatorConfig(flags);
@@ -33,16 +41,17 @@ export function registerCoordinatorCommand(program: Command): void {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
-      const summary = await Promise.race([coordinator.done, stopped]);
+      // SIGTERM: stop accepting work, let the ring checkpoint at the next step boundary, then exit.
+      const first = await Promise.race([coordinator.done, stopped]);
+      const summary = first ?? (await coordinator.stop());
       // Let the workers' final calls (Leave) land before the server goes away.
-      if (summary !== null) await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
+      await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
       coordinator.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      if (summary === null) {
-        logger.warn('stopped by signal');
-        process.exitCode = 143;
-        return;
-      }
       printJsonLine({ ...summary, history: undefined });
+      if (summary.status === 'stopped') {
+        logger.warn({ step: summary.steps }, 'stopped by signal; resume with --resume');
+        process.exitCode = 143;
+      } else if (summary.status === 'failed') process.exitCode = 1;
     });
 }

@@ -54,11 +54,16 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--allreduce-dtype <dtype>', 'float32 | float16 (wire compression; accumulation stays float32)')
     .option('--bucket-mb <mb>', 'all-reduce fusion bucket size')
     .option('--chunk-kb <kb>', 'all-reduce chunk size on the wire')
+    .option('--allreduce-timeout-ms <ms>', 'how long an all-reduce waits for a silent peer before the step fails (default 30000)')
+    .option('--on-nonfinite <policy>', 'NaN/Inf in a loss or gradient: skip the update on every rank, or stop the run (skip | stop; default stop)')
     .option('--log-level <level>', 'pino log level', 'info');
 }
 
 /** Flags that are not run configuration. */
-const NON_CONFIG_FLAGS = new Set(['config', 'logLevel', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken']);
+const NON_CONFIG_FLAGS = new Set([
+  'config', 'logLevel', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken', 'heartbeatIntervalMs', 'heartbeatTimeoutMs',
+  'rendezvousTimeoutMs', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName',
+]);
 
 /** Merge a config file and flags into a validated TrainConfig. */
 export async function trainConfigFromFlags(flags: Record<string, unknown>): Promise<TrainConfig> {

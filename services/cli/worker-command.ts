@@ -27,6 +27,12 @@ export function registerWorkerCommand(program: Command): void {
     .option('--collective-host <host>', 'address ring neighbours use to reach this worker (env POD_IP)')
     .option('--collective-port <port>', 'port of the collective service (0: ephemeral)')
     .option('--join-token <token>', 'the run\'s join token (env ENCOURAGE_JOIN_TOKEN)')
+    .option('--coordinator-timeout-ms <ms>', 'give up when the coordinator stays unreachable this long (default 600000)')
+    .option('--tls-ca <file>', 'PEM CA that signs the run\'s certificates (env ENCOURAGE_TLS_CA)')
+    .option('--tls-cert <file>', 'PEM certificate of this worker (env ENCOURAGE_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key of this worker (env ENCOURAGE_TLS_KEY)')
+    .option('--tls-mutual', 'require client certificates on this worker\'s collective server (mutual TLS)')
+    .option('--tls-server-name <name>', 'name every server certificate carries (peers are dialled by IP)')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const cfg = parseWorkerConfig(flags);
@@ -44,9 +50,12 @@ export function registerWorkerCommand(program: Command): void {
       try {
         const result = await runWorker({
           coordinator: cfg.coordinator, pod: cfg.pod, localIndex: cfg.localIndex, joinToken: cfg.joinToken, logger, signal: controller.signal,
-          openCollective: (config) => openCollectiveNode(cfg.collectiveHost, cfg.collectivePort, config, logger),
+          tls: cfg.tls, coordinatorLostTimeoutMs: cfg.coordinatorLostTimeoutMs,
+          openCollective: (config, tls) => openCollectiveNode(cfg.collectiveHost, cfg.collectivePort, config, logger, tls),
         });
         printJsonLine(result);
+        // A run that stopped on NaN/Inf is a failed run for whoever supervises this process.
+        if (result.status === 'nonfinite') process.exitCode = 1;
       } finally {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
@@ -54,11 +63,15 @@ export function registerWorkerCommand(program: Command): void {
     });
 }
 
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 /** Start `procs` single-process workers of this pod and wait for all; returns the worst exit code. */
 async function runLocalProcs(procs: number, gpus: string[], flags: Record<string, unknown>): Promise<number> {
-  const passthrough = ['coordinator', 'pod', 'collectiveHost', 'joinToken', 'logLevel']
+  const passthrough = ['coordinator', 'pod', 'collectiveHost', 'joinToken', 'logLevel', 'coordinatorTimeoutMs', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName']
     .filter((k) => flags[k] !== undefined)
-    .flatMap((k) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(flags[k])]);
+    .flatMap((k) => (flags[k] === true ? [`--${kebab(k)}`] : [`--${kebab(k)}`, String(flags[k])]));
   const children = Array.from({ length: procs }, (_, i) =>
     spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', ...passthrough, '--local-procs', '1', '--local-index', String(i)], {
       stdio: ['ignore', 'inherit', 'inherit'],

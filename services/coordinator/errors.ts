@@ -20,16 +20,22 @@ export class StaleGenerationError extends EncourageError {
 /** A worker id the coordinator does not know (never registered, or already removed). */
 export class UnknownWorkerError extends EncourageError {
   override readonly name = 'UnknownWorkerError';
-  constructor(readonly workerId: string) {
-    super(`unknown worker ${JSON.stringify(workerId)}`);
+  constructor(
+    readonly workerId: string,
+    readonly detail = 'never registered, or removed after a missed heartbeat deadline: register again',
+  ) {
+    super(`unknown worker ${JSON.stringify(workerId)} (${detail})`);
   }
 }
 
 /** The run cannot take another worker. */
 export class RunFullError extends EncourageError {
   override readonly name = 'RunFullError';
-  constructor(readonly maxWorkers: number) {
-    super(`the run already has its maximum of ${maxWorkers} workers`);
+  constructor(
+    readonly maxWorkers: number,
+    readonly detail = `the run already has its maximum of ${maxWorkers} workers`,
+  ) {
+    super(detail);
   }
 }
 
@@ -50,6 +56,26 @@ export class BadReportError extends EncourageError {
     readonly value: unknown,
   ) {
     super(`${field}: ${message} (got ${JSON.stringify(value)})`);
+  }
+}
+
+/** A rank reported a NaN/Inf under `--on-nonfinite stop`: the run ends as failed. */
+export class NonFiniteError extends EncourageError {
+  override readonly name = 'NonFiniteError';
+  constructor(readonly detail: string) {
+    super(`non-finite values: ${detail}`);
+  }
+}
+
+/** Fewer than minWorkers re-joined within the rendezvous timeout: the run ends as failed. */
+export class StarvedError extends EncourageError {
+  override readonly name = 'StarvedError';
+  constructor(
+    readonly workers: number,
+    readonly minWorkers: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`only ${workers} of the required ${minWorkers} workers re-joined within ${timeoutMs} ms`);
   }
 }
 

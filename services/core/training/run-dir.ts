@@ -10,13 +10,15 @@ export const METRICS_FILE = 'metrics.jsonl';
 export const CONFIG_FILE = 'config.json';
 
 export interface MetricsRecord {
-  readonly type: 'step' | 'epoch' | 'summary';
+  readonly type: 'step' | 'epoch' | 'summary' | 'rendezvous';
   readonly step: number;
   readonly [key: string]: unknown;
 }
 
 export class RunDir {
   private pending: string[] = [];
+  /** File operations run one after the other, so a truncation never races an append. */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(readonly path: string) {}
 
@@ -37,15 +39,27 @@ export class RunDir {
     this.pending.push(JSON.stringify(rec));
   }
 
-  async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const text = `${this.pending.join('\n')}\n`;
-    this.pending = [];
-    await appendFile(this.metricsPath, text);
+  flush(): Promise<void> {
+    return this.serially(async () => {
+      if (this.pending.length === 0) return;
+      const text = `${this.pending.join('\n')}\n`;
+      this.pending = [];
+      await appendFile(this.metricsPath, text);
+    });
   }
 
   /** Keep only records with `step ≤ lastStep` (a resumed run rewrites what came after). */
-  async truncateAfter(lastStep: number): Promise<void> {
+  truncateAfter(lastStep: number): Promise<void> {
+    return this.serially(() => this.rewriteThrough(lastStep));
+  }
+
+  private serially(op: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(op);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async rewriteThrough(lastStep: number): Promise<void> {
     let text: string;
     try {
       text = await readFile(this.metricsPath, 'utf8');
