@@ -10,6 +10,7 @@ import { createLogger } from '../core/logging.js';
 import { parseWorkerConfig, visibleGpus } from '../worker/config.js';
 import { openCollectiveNode } from '../worker/distributed/collective-adapter.js';
 import { runWorker } from '../worker/distributed/worker-runtime.js';
+import { Failpoints } from '../worker/failpoints.js';
 import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/process-tuning.js';
 import { printJsonLine } from './io.js';
 
@@ -50,7 +51,7 @@ export function registerWorkerCommand(program: Command): void {
       try {
         const result = await runWorker({
           coordinator: cfg.coordinator, pod: cfg.pod, localIndex: cfg.localIndex, joinToken: cfg.joinToken, logger, signal: controller.signal,
-          tls: cfg.tls, coordinatorLostTimeoutMs: cfg.coordinatorLostTimeoutMs,
+          tls: cfg.tls, coordinatorLostTimeoutMs: cfg.coordinatorLostTimeoutMs, failpoints: new Failpoints(cfg.failpoints),
           openCollective: (config, tls) => openCollectiveNode(cfg.collectiveHost, cfg.collectivePort, config, logger, tls),
         });
         printJsonLine(result);

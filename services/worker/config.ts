@@ -31,6 +31,8 @@ export interface WorkerConfig {
   /** TLS for every gRPC connection of this worker (null: plaintext). */
   readonly tls: TlsSettings | null;
   readonly coordinatorLostTimeoutMs: number;
+  /** Chaos-test fail points (`ENCOURAGE_FAILPOINTS`, see failpoints.ts); empty in production. */
+  readonly failpoints: string;
 }
 
 /** Validate flags, falling back to the pod environment (ENCOURAGE_COORDINATOR, POD_NAME, POD_IP, …). */
@@ -56,6 +58,7 @@ export function parseWorkerConfig(raw: Record<string, unknown>, env: NodeJS.Proc
       tlsCa: raw['tlsCa'] ?? env['ENCOURAGE_TLS_CA'], tlsCert: raw['tlsCert'] ?? env['ENCOURAGE_TLS_CERT'], tlsKey: raw['tlsKey'] ?? env['ENCOURAGE_TLS_KEY'],
       tlsMutual: raw['tlsMutual'] ?? (env['ENCOURAGE_TLS_MUTUAL'] === 'true' ? true : undefined), tlsServerName: raw['tlsServerName'] ?? env['ENCOURAGE_TLS_SERVER_NAME'],
     }),
+    failpoints: env['ENCOURAGE_FAILPOINTS'] ?? '',
     coordinatorLostTimeoutMs: int('coordinatorTimeoutMs', raw['coordinatorTimeoutMs'] ?? COORDINATOR_LOST_TIMEOUT_MS, 100, 24 * 3600 * 1000),
   };
 }

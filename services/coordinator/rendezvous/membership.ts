@@ -82,6 +82,8 @@ export class Membership {
   private readonly members = new Map<string, Member>();
   /** Worker ids in rank order for the current generation. */
   private ranks: string[] = [];
+  /** Their collective addresses (kept when a ranked member is evicted mid-generation). */
+  private ring: string[] = [];
   private seq = 0;
   private _generation = 0;
   private finished = false;
@@ -196,8 +198,7 @@ export class Membership {
   view(workerId: string): AssignmentView {
     this.member(workerId);
     const rank = this.ranks.indexOf(workerId);
-    const ring = this.ranks.map((id) => this.members.get(id)!.collectiveAddress);
-    return { generation: this._generation, assigned: rank >= 0, rank: Math.max(rank, 0), worldSize: this.ranks.length, ring, finished: this.finished };
+    return { generation: this._generation, assigned: rank >= 0, rank: Math.max(rank, 0), worldSize: this.ranks.length, ring: [...this.ring], finished: this.finished };
   }
 
   /** Resolve when the worker has an assignment newer than `knownGeneration`, the run finished, or at `timeoutMs`. */
@@ -307,6 +308,7 @@ export class Membership {
       .map((id) => this.members.get(id)!)
       .sort((a, b) => comparePods(a.pod, b.pod) || a.localIndex - b.localIndex || a.joinedSeq - b.joinedSeq)
       .map((m) => m.workerId);
+    this.ring = this.ranks.map((id) => this.members.get(id)!.collectiveAddress);
     this._generation++;
     this.options.onRound({ generation: this._generation, reason, ranks: [...this.ranks], applied: new Map(arrived), startedMs });
     this.notify();

@@ -121,7 +121,7 @@ export class RunState extends EventEmitter {
    */
   resumeFrom(step: number, meta: TrainCheckpointMeta): void {
     this.adopt({ step, meta });
-    void this.runDir.truncateAfter(step);
+    this.logged(this.runDir.truncateAfter(step));
     this.counters.restarts++;
     this.lostSinceMs = meta.lineage?.savedAtMs ?? Date.now();
     this.logger.info({ step, epoch: meta.epoch + 1, position: meta.position }, 'resuming the run from its checkpoint');
@@ -166,13 +166,13 @@ export class RunState extends EventEmitter {
       if (this.committedStep !== this.checkpoint.step) this.logger.warn({ committed: this.committedStep, checkpoint: this.checkpoint.step }, 'no re-joining worker holds the committed state: rolling back to the checkpoint');
       this.adopt(this.checkpoint);
       restoreFromCheckpoint = true;
-      void this.runDir.truncateAfter(this.checkpoint.step);
+      this.logged(this.runDir.truncateAfter(this.checkpoint.step));
     } else if (this.committedStep > 0) {
       this.logger.warn({ committed: this.committedStep }, 'no state and no checkpoint survived: restarting the run from its initialisation');
       this.adopt({ step: 0, meta: { history: [], trainSeconds: 0, trainImages: 0, epoch: 0, position: 0, worldSize: applied.length } as unknown as TrainCheckpointMeta });
       this.checkpoint = null;
       this.lastCheckpointStep = null;
-      void this.runDir.truncateAfter(0);
+      this.logged(this.runDir.truncateAfter(0));
     }
     let start = this.ledger.cursorAt(this.committedStep);
     if (start.position >= this.plan.epochSamples && this.closed.has(start.epoch)) start = { step: start.step, epoch: start.epoch + 1, position: 0 };
@@ -280,6 +280,7 @@ export class RunState extends EventEmitter {
     e.examples += m.examples;
     e.seconds += m.seconds;
     this.runDir.record(m.record);
+    this.flushSoon();
     this.emit('step', { step: m.record.step, epoch: m.record.epoch, stepsPerEpoch: this.stepsPerEpoch, loss: e.loss / e.examples, accuracy: e.correct / e.examples, imagesPerSecond: this.totals.trainImages / this.totals.trainSeconds, record: m.record });
   }
 
@@ -330,6 +331,7 @@ export class RunState extends EventEmitter {
       ...(test === null ? {} : { testBinExamples: test.binExamples, testBinAccuracy: test.binAccuracy, replicasIdentical: test.replicasIdentical }),
       samples: { committed: account?.committed ?? 0, expected: this.plan.epochSamples, exact: account?.exact ?? false },
     });
+    this.flushSoon();
     this.logger.info({ ...record }, 'epoch done');
     this.resetEpochSums();
     this.emit('epoch', record);
@@ -338,7 +340,16 @@ export class RunState extends EventEmitter {
 
   private markFinished(): void {
     this.finished = true;
-    void this.runDir.flush().then(() => this.emit('finished'));
+    this.flushSoon().then(() => this.emit('finished'));
+  }
+
+  /** Append queued metrics records (in order with truncations); a disk error is logged, not fatal to the run. */
+  private flushSoon(): Promise<void> {
+    return this.logged(this.runDir.flush());
+  }
+
+  private logged(op: Promise<void>): Promise<void> {
+    return op.catch((err: unknown) => this.logger.error({ err: (err as Error).message, path: this.runDir.metricsPath }, 'could not write metrics'));
   }
 
   private resetEpochSums(): void {

@@ -6,9 +6,10 @@
  * collective that is waiting (see RingCollective.abort), so no step hangs on a dead peer longer
  * than a heartbeat round trip.
  */
+import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { CoordinatorClient } from './coordinator-client.js';
+import type { TlsSettings } from '../../core/tls.js';
 
 /** Consecutive failed heartbeats after which the coordinator counts as lost. */
 export const HEARTBEAT_FAILURES_BEFORE_LOST = 2;
@@ -21,46 +22,61 @@ export interface Flags {
   finished?: boolean;
 }
 
+/** Where and how the heartbeat thread reaches the coordinator. */
+export interface WatchTarget {
+  readonly address: string;
+  readonly tls: TlsSettings | null;
+}
+
 export class CoordinatorWatch {
   pending = false;
   finished = false;
   /** Why the current generation must end now (null: it may go on). */
   interrupt: WatchEvent | null = null;
+  private thread: Worker | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failures = 0;
-  private inFlight = false;
 
   constructor(
-    private readonly client: CoordinatorClient,
+    private readonly target: WatchTarget,
     private readonly logger: Logger,
     private readonly onInterrupt: (event: WatchEvent) => void,
   ) {}
 
-  /** Heartbeat as `workerId` every `intervalMs` (the coordinator's setting), reporting the step of the state held. */
+  /**
+   * Heartbeat as `workerId` every `intervalMs` (the coordinator's setting) from a separate thread
+   * (heartbeat-thread.ts), reporting the generation and the step of the state held.
+   */
   start(workerId: string, intervalMs: number, progress: () => { generation: number; step: number }): void {
     this.stop();
     this.failures = 0;
-    this.timer = setInterval(() => {
-      if (this.inFlight) return;
-      this.inFlight = true;
+    const shared = new SharedArrayBuffer(16);
+    const view = new Float64Array(shared);
+    const publish = () => {
       const p = progress();
-      this.client
-        .heartbeat(workerId, p.generation, p.step)
-        .then(
-          (res) => {
-            this.failures = 0;
-            this.apply(res);
-          },
-          (err: grpc.ServiceError) => this.failed(err),
-        )
-        .finally(() => (this.inFlight = false));
-    }, intervalMs);
+      view[0] = p.generation;
+      view[1] = p.step;
+    };
+    publish();
+    this.timer = setInterval(publish, intervalMs);
     this.timer.unref();
+    const thread = new Worker(new URL('./heartbeat-thread.js', import.meta.url), { workerData: { address: this.target.address, tls: this.target.tls, workerId, intervalMs, progress: shared } });
+    thread.on('message', (m: ({ type: 'reply' } & Flags) | { type: 'error'; code: number; message: string }) => {
+      if (m.type === 'reply') {
+        this.failures = 0;
+        this.apply(m);
+      } else this.failed(Object.assign(new Error(m.message), { code: m.code, details: m.message, metadata: new grpc.Metadata() }));
+    });
+    thread.on('error', (err) => this.logger.error({ err: err.message }, 'heartbeat thread failed'));
+    thread.unref();
+    this.thread = thread;
   }
 
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.thread?.postMessage('stop');
+    this.thread = null;
   }
 
   /** A new generation starts: forget the previous one's flags. */

@@ -22,6 +22,7 @@ import { ConfidenceAccumulator } from '../../core/training/confidence.js';
 import { emptyEvalSums } from '../../core/training/loss-sums.js';
 import type { TrainConfig } from '../../core/training/train-config.js';
 import { RejoinRequired, type RejoinReason } from '../errors.js';
+import type { Failpoints } from '../failpoints.js';
 import { paramLayout } from '../models/flat-params.js';
 import { prepareBatch, SAMPLE_FLOATS } from '../train/batch-input.js';
 import type { Datasets } from '../train/datasets.js';
@@ -52,6 +53,7 @@ export interface GenerationContext {
   readonly leaving: () => boolean;
   /** Global step of the replica's state; updated after every step. */
   readonly progress: { applied: number };
+  readonly failpoints: Failpoints;
 }
 
 export type GenerationOutcome =
@@ -126,6 +128,7 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
         let split = null;
         let bad: string | null = null;
         const t1 = performance.now();
+        ctx.failpoints.hit('forward', step + 1);
         if (n > 0) {
           const { x: xs, labels } = prepareBatch(data.train, batch, x, { augment: config.augment, seed: config.seed, epoch });
           const out = replica.computeGradients(xs, labels, config.loss, epoch + 1);
@@ -141,7 +144,9 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
         buf[P + 1] = bad === null ? 0 : 1;
         buf[P + 2] = watch.pending || ctx.leaving() ? 1 : 0;
         const t2 = performance.now();
-        const reduced = await collectively(() => collective.allReduce(buf, { step }));
+        const pending = collectively(() => collective.allReduce(buf, { step }));
+        ctx.failpoints.hit('allreduce', step + 1);
+        const reduced = await pending;
         const t3 = performance.now();
         const skipped = buf[P + 1]! > 0;
         if (skipped) replica.abandonStep();
@@ -206,6 +211,8 @@ export async function uploadCheckpoint(ctx: GenerationContext, epoch: number, st
     epoch, position: 0, globalStep: step, history: [], trainSeconds: 0, trainImages: 0,
   });
   const t0 = performance.now();
-  await ctx.client.uploadCheckpoint(ctx.workerId, ctx.generation, step, encodeCheckpoint(ckpt));
+  const upload = ctx.client.uploadCheckpoint(ctx.workerId, ctx.generation, step, encodeCheckpoint(ckpt));
+  ctx.failpoints.hit('checkpoint', step);
+  await upload;
   ctx.log.info({ step, seconds: (performance.now() - t0) / 1000 }, 'checkpoint uploaded');
 }

@@ -15,6 +15,7 @@ import { loadTls, type TlsMaterial, type TlsSettings } from '../../core/tls.js';
 import { parseTrainConfig, type TrainConfig } from '../../core/training/train-config.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { RejoinRequired, type RejoinReason } from '../errors.js';
+import { Failpoints } from '../failpoints.js';
 import { createModel } from '../models/index.js';
 import { loadDatasets } from '../train/datasets.js';
 import { Replica } from '../train/replica.js';
@@ -41,6 +42,8 @@ export interface WorkerOptions {
   readonly openCollective: (config: TrainConfig, tls: TlsMaterial | null) => Promise<RingCollective>;
   /** Aborted on SIGTERM: the worker leaves at the next step boundary. */
   readonly signal?: AbortSignal;
+  /** Chaos-test fail points (failpoints.ts). */
+  readonly failpoints?: Failpoints;
 }
 
 export interface WorkerResult {
@@ -72,7 +75,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     collective = ring;
     const model = createModel(config.model, { seed: config.seed });
     const replica = new Replica(model, { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
-    const w = new CoordinatorWatch(client, log, (event) => ring.abort(new RejoinRequired(event === 'abort' ? 'peer-failure' : event, known)));
+    const w = new CoordinatorWatch({ address: opts.coordinator, tls: opts.tls ?? null }, log, (event) => ring.abort(new RejoinRequired(event === 'abort' ? 'peer-failure' : event, known)));
     watch = w;
     const progress = { applied: -1 };
     let workerId: string | null = null;
@@ -131,7 +134,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         reason = '';
         const ctx: GenerationContext = {
           client, workerId, config, data, replica, collective: ring, watch: w, log: glog, generation: known, rank: a.rank, worldSize: a.worldSize,
-          startEpoch: a.startEpoch, leaving, progress,
+          startEpoch: a.startEpoch, leaving, progress, failpoints: opts.failpoints ?? new Failpoints(''),
         };
         if (a.stop) {
           if (a.rank === 0) await uploadCheckpoint(ctx, a.startEpoch, progress.applied);
