@@ -106,3 +106,15 @@ export class UnsupportedSchemaError extends EncourageError {
     super(`CRD ${crd}: ${path}: ${keyword} is not supported by the validator`);
   }
 }
+
+/** A grpc.health.v1 probe got no answer (unreachable, deadline, unknown service). */
+export class HealthCheckError extends EncourageError {
+  override readonly name = 'HealthCheckError';
+  constructor(
+    readonly address: string,
+    readonly service: string,
+    readonly reason: string,
+  ) {
+    super(`health check of ${address} (service ${JSON.stringify(service)}) failed: ${reason}`);
+  }
+}
