@@ -64,7 +64,8 @@ test('unknown fields are rejected like kubectl\'s strict field validation', asyn
 
 test('custom resources are checked against the CRDs passed in; unknown kinds are an error, never a pass', async () => {
   const exp = { apiVersion: 'encourage.dev/v1alpha1', kind: 'Experiment', metadata: { name: 'e' }, spec: { workers: { replicas: 1 }, model: 'vgg' } };
-  await rejects(exp, 'spec.model', /must be one of/, { crds: [crd] });
+  const e = await rejects(exp, 'spec.model', /must be one of/, { crds: [crd], source: 'exp.yaml#0' });
+  assert.equal(e.object, 'Experiment e (exp.yaml#0)');
   await assert.rejects(validateK8sObject(exp), (err: unknown) => err instanceof UnknownKindError && /Experiment e/.test(err.message));
   await assert.rejects(validateK8sObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'm' } }), UnknownKindError);
   await rejects({ apiVersion: '../../etc', kind: 'Pod', metadata: { name: 'p' } }, 'apiVersion', /group/);

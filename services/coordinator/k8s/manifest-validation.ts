@@ -74,7 +74,12 @@ export async function validateK8sObject(obj: unknown, options: ValidateOptions =
     return spec?.group === group && spec?.names?.kind === kind;
   });
   if (crd !== undefined) {
-    validateAgainstCrd(crd, doc);
+    try {
+      validateAgainstCrd(crd, doc);
+    } catch (err) {
+      if (!(err instanceof ManifestInvalidError) || options.source === undefined) throw err;
+      throw new ManifestInvalidError(`${err.object} (${options.source})`, err.path, err.problem, err.value);
+    }
     return;
   }
 
