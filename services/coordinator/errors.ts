@@ -3,7 +3,7 @@
  * status codes — applied only at the handler boundary (server.ts).
  */
 import { status } from '@grpc/grpc-js';
-import { ConfigError, EncourageError, InputError } from '../core/errors.js';
+import { ConfigError, EncourageError, InputError, describe } from '../core/errors.js';
 
 /** A message of another generation than the current one (a stale or premature worker). */
 export class StaleGenerationError extends EncourageError {
@@ -87,4 +87,60 @@ export function grpcStatusOf(err: unknown): status {
   if (err instanceof JoinRejectedError) return status.PERMISSION_DENIED;
   if (err instanceof BadReportError || err instanceof ConfigError || err instanceof InputError) return status.INVALID_ARGUMENT;
   return status.INTERNAL;
+}
+
+// --- Kubernetes manifests (k8s/manifest-validation.ts) ---
+
+/** A Kubernetes object fails its schema: names the object, the failing field path and the problem. */
+export class ManifestInvalidError extends EncourageError {
+  override readonly name = 'ManifestInvalidError';
+  constructor(
+    /** `Kind namespace/name` (or `Kind name`), plus the source file when known. */
+    readonly object: string,
+    /** Dotted path of the failing field, e.g. `spec.optimizer.momentum` (`(root)` for the object). */
+    readonly path: string,
+    /** What is wrong, e.g. `must be < 1` or `unknown field`. */
+    readonly problem: string,
+    /** The offending value (undefined for a missing field). */
+    readonly value?: unknown,
+  ) {
+    super(`${object}: ${path}: ${problem}${value === undefined ? '' : ` (got ${describe(value)})`}`);
+  }
+}
+
+/** An object whose apiVersion/kind no schema is available for. */
+export class UnknownKindError extends EncourageError {
+  override readonly name = 'UnknownKindError';
+  constructor(
+    readonly apiVersion: unknown,
+    readonly kind: unknown,
+    readonly object: string,
+    readonly reason: string,
+  ) {
+    super(`${object}: no schema for apiVersion ${describe(apiVersion)} kind ${describe(kind)}: ${reason}`);
+  }
+}
+
+/** A CRD schema uses a construct the validator cannot check (e.g. CEL `x-kubernetes-validations`). */
+export class UnsupportedSchemaError extends EncourageError {
+  override readonly name = 'UnsupportedSchemaError';
+  constructor(
+    readonly crd: string,
+    readonly path: string,
+    readonly keyword: string,
+  ) {
+    super(`CRD ${crd}: ${path}: ${keyword} is not supported by the validator`);
+  }
+}
+
+/** A grpc.health.v1 probe got no answer (unreachable, deadline, unknown service). */
+export class HealthCheckError extends EncourageError {
+  override readonly name = 'HealthCheckError';
+  constructor(
+    readonly address: string,
+    readonly service: string,
+    readonly reason: string,
+  ) {
+    super(`health check of ${address} (service ${JSON.stringify(service)}) failed: ${reason}`);
+  }
 }
