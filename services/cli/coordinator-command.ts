@@ -9,6 +9,7 @@ import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/co
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
 import { printJsonLine } from './io.js';
+import { reportAtRunEnd } from './run-report.js';
 import { addTrainOptions, trainConfigFromFlags } from './train-command.js';
 
 /** Register `encourage coordinator`. */
@@ -43,6 +44,7 @@ export function registerCoordinatorCommand(program: Command): void {
         process.exitCode = 143;
         return;
       }
-      printJsonLine({ ...summary, history: undefined });
+      const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
+      printJsonLine({ ...summary, history: undefined, report });
     });
 }
