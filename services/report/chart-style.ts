@@ -16,6 +16,11 @@ export const PNG_SCALE = 2;
 
 /** Most points a per-step series gets (longer runs are averaged over buckets of steps). */
 export const MAX_LINE_POINTS = 400;
+/**
+ * Most points per run in the comparison's per-step share: batches of 32–128 examples make the
+ * per-step share noisy, and several runs overlaid need smoother lines to be told apart.
+ */
+export const MAX_COMPARISON_POINTS = 80;
 /** Most columns of the bins × steps heatmap. */
 export const MAX_HEATMAP_COLUMNS = 120;
 

@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { binLabels, epochOfStep, gradMassShareOf, highConfidenceBins } from './chart-data.js';
-import { CATEGORY_SCHEME, MAX_LINE_POINTS, type ChartDef, type SkippedChart } from './chart-style.js';
+import { CATEGORY_SCHEME, MAX_COMPARISON_POINTS, type ChartDef, type SkippedChart } from './chart-style.js';
 import type { RunData } from './load-run.js';
 import { frame } from './run-charts.js';
 
@@ -43,13 +43,13 @@ export function comparisonCharts(runs: readonly LabelledRun[]): { charts: ChartD
   const threshold = thresholds.size === 1 ? `p_y ≥ ${[...thresholds][0]}` : 'p_y at or above each run\'s threshold';
   const share = runs.flatMap(({ run, label }) => {
     const bins = highConfidenceBins(run.edges, run.highConfidenceThreshold);
-    return gradMassShareOf(run.history.steps, bins, run.edges.length - 1, MAX_LINE_POINTS)
+    return gradMassShareOf(run.history.steps, bins, run.edges.length - 1, MAX_COMPARISON_POINTS)
       .filter((p) => p.share !== null)
       .map((p) => ({ run: label, epoch: epochOfStep(p.to, run.stepsPerEpoch), share: p.share }));
   });
   const shareTitle = `High-confidence share of the gradient (${threshold})`;
-  add('high-confidence-share', shareTitle, `Share of the logit-gradient mass Σ‖∂L_i/∂f_i‖ that comes from well-classified training examples (${threshold}), per step. The paper's claim: under CE it collapses towards 0 as examples become well classified; the encouraging loss keeps it up.`, share, 'no run recorded per-bin gradient norms', () => ({
-    ...frame(shareTitle, 'per training step, x = step / steps per epoch'),
+  add('high-confidence-share', shareTitle, `Share of the logit-gradient mass Σ‖∂L_i/∂f_i‖ that comes from well-classified training examples (${threshold}), averaged over buckets of consecutive steps. The paper's claim: under CE the gradient of an example fades as it becomes well classified, so this share stays low; the encouraging loss keeps it higher.`, share, 'no run recorded per-bin gradient norms', () => ({
+    ...frame(shareTitle, 'averaged over buckets of steps; x = step / steps per epoch'),
     data: { values: share },
     mark: { type: 'line', strokeWidth: 1.5 },
     encoding: {
