@@ -64,3 +64,17 @@ export const CATEGORY_SCHEME = 'tableau10';
 export function stepX(field = 'step'): { field: string; type: 'quantitative'; title: string; scale: { nice: false }; axis: { format: 'd'; tickMinStep: 1 } } {
   return { field, type: 'quantitative', title: 'step', scale: { nice: false }, axis: { format: 'd', tickMinStep: 1 } };
 }
+
+/** Size, title and config shared by every chart. */
+export interface ChartFrame {
+  readonly $schema: string;
+  readonly width: number;
+  readonly height: number;
+  readonly title: { readonly text: string; readonly subtitle: string };
+  readonly config: typeof CHART_CONFIG;
+}
+
+/** The frame of a chart titled `title` (and `subtitle`, in grey below it). */
+export function frame(title: string, subtitle: string): ChartFrame {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: CHART_WIDTH, height: CHART_HEIGHT, title: { text: title, subtitle }, config: CHART_CONFIG };
+}

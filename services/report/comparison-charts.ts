@@ -5,9 +5,8 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { binLabels, epochOfStep, gradMassShareOf, highConfidenceBins } from './chart-data.js';
-import { CATEGORY_SCHEME, MAX_COMPARISON_POINTS, type ChartDef, type SkippedChart } from './chart-style.js';
+import { CATEGORY_SCHEME, frame, MAX_COMPARISON_POINTS, type ChartDef, type SkippedChart } from './chart-style.js';
 import type { RunData } from './load-run.js';
-import { frame } from './run-charts.js';
 
 export interface LabelledRun {
   readonly run: RunData;

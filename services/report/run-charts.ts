@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { accuracyRows, ACCURACY_SERIES, binLabels, binMatrix, lossRows, paramGradRows } from './chart-data.js';
-import { CATEGORY_SCHEME, CHART_CONFIG, CHART_HEIGHT, CHART_WIDTH, MAX_HEATMAP_COLUMNS, MAX_LINE_POINTS, stepX, type ChartDef, type SkippedChart } from './chart-style.js';
+import { CATEGORY_SCHEME, frame, MAX_HEATMAP_COLUMNS, MAX_LINE_POINTS, stepX, type ChartDef, type SkippedChart } from './chart-style.js';
 import type { RunData } from './load-run.js';
 
 /** Build the charts of `run`; `label` names it in titles, `prefix` makes the chart ids unique. */
@@ -100,18 +100,4 @@ export function runCharts(run: RunData, label: string, prefix: string): { charts
     } as TopLevelSpec;
   });
   return { charts, skipped };
-}
-
-/** Size, title and config shared by every chart. */
-export interface ChartFrame {
-  readonly $schema: string;
-  readonly width: number;
-  readonly height: number;
-  readonly title: { readonly text: string; readonly subtitle: string };
-  readonly config: typeof CHART_CONFIG;
-}
-
-/** The frame of a chart titled `title` (and `subtitle`, in grey below it). */
-export function frame(title: string, subtitle: string): ChartFrame {
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: CHART_WIDTH, height: CHART_HEIGHT, title: { text: title, subtitle }, config: CHART_CONFIG };
 }
