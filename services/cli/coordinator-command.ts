@@ -9,6 +9,7 @@ import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/co
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
 import { printJsonLine } from './io.js';
+import { reportAtRunEnd } from './run-report.js';
 import { addTrainOptions, trainConfigFromFlags } from './train-command.js';
 
 /** Register `encourage coordinator`. */
@@ -48,7 +49,8 @@ export function registerCoordinatorCommand(program: Command): void {
       await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
       coordinator.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      printJsonLine({ ...summary, history: undefined });
+      const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
+      printJsonLine({ ...summary, history: undefined, report });
       if (summary.status === 'stopped') {
         logger.warn({ step: summary.steps }, 'stopped by signal; resume with --resume');
         process.exitCode = 143;

@@ -9,6 +9,7 @@ import { registerWorkerCommand } from './worker-command.js';
 import { registerCoordinatorCommand } from './coordinator-command.js';
 import { registerDataCommand } from './data-command.js';
 import { registerHealthCommand } from './health-command.js';
+import { registerReportCommand } from './report-command.js';
 
 /** Build the full command tree (tests use it for `--help` output). */
 export function buildProgram(): Command {
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerDataCommand(program);
   registerHealthCommand(program);
+  registerReportCommand(program);
   return program;
 }

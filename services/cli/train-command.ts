@@ -11,6 +11,7 @@ import { parseTrainConfig, type TrainConfig } from '../core/training/train-confi
 import { launchLocalRun } from './local-launcher.js';
 import { train } from '../worker/train/trainer.js';
 import { printJsonLine } from './io.js';
+import { reportAtRunEnd } from './run-report.js';
 
 /** Flag name (commander's camelCase attribute) → config key, where they differ. */
 const FLAG_TO_KEY: Record<string, string> = { paramGradEvery: 'paramGradEverySteps', checkpointEvery: 'checkpointEverySteps' };
@@ -56,12 +57,13 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--chunk-kb <kb>', 'all-reduce chunk size on the wire')
     .option('--allreduce-timeout-ms <ms>', 'how long an all-reduce waits for a silent peer before the step fails (default 30000)')
     .option('--on-nonfinite <policy>', 'NaN/Inf in a loss or gradient: skip the update on every rank, or stop the run (skip | stop; default stop)')
+    .option('--no-report', 'do not write the HTML report (<run-dir>/report) at the end of the run')
     .option('--log-level <level>', 'pino log level', 'info');
 }
 
 /** Flags that are not run configuration. */
 const NON_CONFIG_FLAGS = new Set([
-  'config', 'logLevel', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken', 'heartbeatIntervalMs', 'heartbeatTimeoutMs',
+  'config', 'logLevel', 'report', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken', 'heartbeatIntervalMs', 'heartbeatTimeoutMs',
   'rendezvousTimeoutMs', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName',
 ]);
 
@@ -86,7 +88,8 @@ export function registerTrainCommand(program: Command): void {
       const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment } });
       if (flags['workers'] !== undefined) {
         const summary = await launchLocalRun(config, parseWorkers(flags['workers']), logger);
-        printJsonLine({ ...summary, history: undefined });
+        const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
+        printJsonLine({ ...summary, history: undefined, report });
         return;
       }
       const controller = new AbortController();
@@ -98,7 +101,8 @@ export function registerTrainCommand(program: Command): void {
       process.once('SIGINT', stop);
       try {
         const summary = await train(config, logger.child({ rank: 0 }), controller.signal);
-        printJsonLine({ ...summary, history: undefined });
+        const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
+        printJsonLine({ ...summary, history: undefined, report });
         if (summary.interrupted) process.exitCode = 143;
       } finally {
         process.off('SIGTERM', stop);
