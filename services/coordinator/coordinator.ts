@@ -41,6 +41,9 @@ export class Coordinator {
   private readonly startedMs = performance.now();
   private readonly fingerprint: string;
   private backend = 'unknown';
+  /** Ring re-formations after a failure, and workers declared lost: incremented by the elastic membership logic. */
+  private restarts = 0;
+  private workersLost = 0;
   private resolveDone!: (s: CoordinatorSummary) => void;
   /** Resolves with the run's summary when the last epoch has been evaluated. */
   readonly done: Promise<CoordinatorSummary>;
@@ -103,6 +106,11 @@ export class Coordinator {
       this.logger.info({ worldSize, generation: this.membership.generation, ring: this.membership.rankOrder.length }, 'rendezvous complete');
     }
     return this.run;
+  }
+
+  /** Cluster figures for /metrics, read at scrape time (coordinator/metrics/coordinator-metrics.ts). */
+  cluster(): { generation: number; worldSize: number; restarts: number; workersLost: number; backend: string } {
+    return { generation: this.membership.generation, worldSize: this.membership.worldSize, restarts: this.restarts, workersLost: this.workersLost, backend: this.backend };
   }
 
   /** Progress events (`step`, `epoch`) for launchers and metrics; null before the rendezvous. */

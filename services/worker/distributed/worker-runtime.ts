@@ -21,6 +21,7 @@ import { Replica } from '../train/replica.js';
 import { captureCheckpoint } from '../train/train-checkpoint.js';
 import { CoordinatorClient, float64FromBytes, int32FromBytes } from './coordinator-client.js';
 import type { RingCollective } from './ring-collective.js';
+import type { WorkerMetricsHooks } from '../metrics/worker-metrics.js'; // [metrics hook]
 
 export interface WorkerOptions {
   readonly coordinator: string;
@@ -31,6 +32,8 @@ export interface WorkerOptions {
   /** Opens this worker's collective endpoint (host:port it advertises to the ring). */
   readonly openCollective: (config: TrainConfig) => Promise<RingCollective>;
   readonly signal?: AbortSignal;
+  /** [metrics hook] Step timings, ring place and checkpoint durations for this process's /metrics. */
+  readonly metrics?: WorkerMetricsHooks;
 }
 
 export interface WorkerResult {
@@ -73,6 +76,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     heartbeat.unref();
     collective.reconfigure({ rank, worldSize, peers: assignment.ring, generation });
     rlog.info({ worldSize, ring: assignment.ring }, 'joined the ring');
+    opts.metrics?.joined({ experiment: run.experiment, rank, worldSize, generation, model: config.model, loss: config.loss.preset ?? 'custom', backend }); // [metrics hook]
 
     const model = createModel(config.model, { seed: config.seed });
     const replica = new Replica(model, { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
@@ -114,6 +118,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         };
         // Reports are ordered but not awaited per step: the coordinator is off the critical path.
         reports = reports.then(() => client.reportStep(report));
+        opts.metrics?.stepDone(report); // [metrics hook]
         if (opts.signal?.aborted === true) {
           interrupted = true;
           break;
@@ -133,11 +138,13 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         await client.reportEval({ workerId, generation, rank, epoch: epoch + 1, ...sums, paramsDigest: paramsDigest(replica.params) });
       }
       if (plan.checkpointAtEnd && rank === 0) {
+        const checkpointStart = performance.now(); // [metrics hook]
         const ckpt = captureCheckpoint(replica, {
           experiment: config.experiment, seed: config.seed, batchSize: config.batchSize, worldSize,
           epoch: epoch + 1, position: 0, globalStep: step, history: [], trainSeconds: 0, trainImages: 0,
         });
         await client.uploadCheckpoint(workerId, generation, step, encodeCheckpoint(ckpt));
+        opts.metrics?.checkpointDone((performance.now() - checkpointStart) / 1000); // [metrics hook]
       }
     }
     try {
