@@ -5,7 +5,7 @@
  * `allreduceSeconds` and `allreduceBytes`. SIGTERM/SIGINT are forwarded to the workers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -122,7 +122,10 @@ async function writeTargets(runDir: string, listen: MetricsListen, workers: numb
     { targets: [target(0)], labels: { job: 'encourage-coordinator' } },
     { targets: Array.from({ length: workers }, (_, i) => target(1 + i)), labels: { job: 'encourage-worker' } },
   ];
-  await writeFile(join(runDir, PROMETHEUS_TARGETS_FILE), `${JSON.stringify(groups, null, 2)}\n`);
+  // Atomically: Prometheus watches the file and must never read half of it.
+  const tmp = join(runDir, `.${PROMETHEUS_TARGETS_FILE}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(groups, null, 2)}\n`);
+  await rename(tmp, join(runDir, PROMETHEUS_TARGETS_FILE));
 }
 
 function waitExit(child: ChildProcess, graceMs: number): Promise<void> {
