@@ -112,8 +112,8 @@ export async function launchLocalRun(config: TrainConfig, workers: number, logge
 
 /**
  * Write the run's scrape targets in file_sd format (https://prometheus.io/docs/guides/file-sd/), so
- * a local Prometheus whose `file_sd_configs` name `runs/<experiment>/prometheus-targets.json` (or a
- * glob over runs) scrapes every run started with a fixed --metrics-port.
+ * a local Prometheus whose `file_sd_configs` list `runs/<experiment>/prometheus-targets.json` scrapes
+ * the run (docs/observability.md, "Scrape a local run").
  */
 async function writeTargets(runDir: string, listen: MetricsListen, workers: number): Promise<void> {
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
