@@ -10,8 +10,8 @@ import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/co
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
 import { startCoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.js';
-import { addMetricsOptions, prettyLogs } from './metrics-flags.js';
-import { printJsonLine } from './io.js';
+import { addMetricsOptions } from './metrics-flags.js';
+import { prettyLogs, printJsonLine } from './io.js';
 import { addTrainOptions, trainConfigFromFlags } from './train-command.js';
 
 /** Register `encourage coordinator`. */

@@ -8,11 +8,3 @@ export function addMetricsOptions(cmd: Command, portHelp: string, defaultHost = 
     .option('--metrics-port <port|off>', `port of /metrics and /healthz: ${portHelp}; 0: ephemeral (logged); "${METRICS_OFF}": disabled`)
     .option('--metrics-host <host>', `listen address of /metrics and /healthz (default ${defaultHost})`);
 }
-
-/**
- * Whether log lines should be human-readable: a person is watching stderr. Decided here, at
- * the command, and passed to createLogger.
- */
-export function prettyLogs(): boolean {
-  return process.stderr.isTTY === true;
-}

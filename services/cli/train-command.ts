@@ -11,8 +11,8 @@ import { parseMetricsListen } from '../core/metrics/metrics-options.js';
 import { parseTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import { launchLocalRun } from './local-launcher.js';
 import { train } from '../worker/train/trainer.js';
-import { printJsonLine } from './io.js';
-import { addMetricsOptions, prettyLogs } from './metrics-flags.js';
+import { prettyLogs, printJsonLine } from './io.js';
+import { addMetricsOptions } from './metrics-flags.js';
 
 /** Flag name (commander's camelCase attribute) → config key, where they differ. */
 const FLAG_TO_KEY: Record<string, string> = { paramGradEvery: 'paramGradEverySteps', checkpointEvery: 'checkpointEverySteps' };

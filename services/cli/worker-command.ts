@@ -14,8 +14,8 @@ import { openCollectiveNode } from '../worker/distributed/collective-adapter.js'
 import { runWorker } from '../worker/distributed/worker-runtime.js';
 import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/process-tuning.js';
 import { WorkerMetrics } from '../worker/metrics/worker-metrics.js';
-import { printJsonLine } from './io.js';
-import { addMetricsOptions, prettyLogs } from './metrics-flags.js';
+import { prettyLogs, printJsonLine } from './io.js';
+import { addMetricsOptions } from './metrics-flags.js';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 

@@ -18,7 +18,7 @@ test('step phases, samples, all-reduce bytes/time, checkpoints and the ring plac
     // Before the rendezvous: no rank yet, every phase present at zero, no experiment label yet.
     assert.equal(sampleValue(samples, 'encourage_worker_rank'), -1);
     for (const phase of STEP_PHASES) assert.equal(sampleValue(samples, 'encourage_worker_step_phase_duration_seconds_count', { phase }), 0);
-    assert.deepEqual(metrics.logFields(), { rank: undefined, generation: undefined, step: undefined });
+    assert.deepEqual(metrics.logFields(), { experiment: undefined, rank: undefined, generation: undefined, step: undefined });
     let lint = await checkMetrics(text);
     assert.ok(lint.ok, `promtool check metrics (before joining): ${lint.findings}`);
 
@@ -45,7 +45,7 @@ test('step phases, samples, all-reduce bytes/time, checkpoints and the ring plac
     assert.equal(sampleValue(samples, 'encourage_worker_checkpoint_duration_seconds_count', e), 1);
     assert.equal(sampleValue(samples, 'encourage_worker_checkpoint_duration_seconds_bucket', { ...e, le: '0.1' }), 1);
     assert.ok(sampleValue(samples, 'process_resident_memory_bytes', e) > 0);
-    assert.deepEqual(metrics.logFields(), { rank: 1, generation: 1, step: 2 });
+    assert.deepEqual(metrics.logFields(), { experiment: 'el-w', rank: 1, generation: 1, step: 2 });
     lint = await checkMetrics(text);
     assert.ok(lint.ok, `promtool check metrics (after steps): ${lint.findings}`);
 

@@ -117,8 +117,8 @@ export class WorkerMetrics implements WorkerMetricsHooks {
     this.checkpointSeconds.observe(seconds);
   }
 
-  /** Fields for this worker's log lines: rank and generation once joined, the last step once trained. */
+  /** Fields for this worker's log lines: experiment, rank and generation once joined, the last step once trained. */
   logFields(): Record<string, unknown> {
-    return { rank: this.join?.rank, generation: this.join?.generation, step: this.lastStep ?? undefined };
+    return { experiment: this.join?.experiment, rank: this.join?.rank, generation: this.join?.generation, step: this.lastStep ?? undefined };
   }
 }
