@@ -57,8 +57,15 @@ export async function launchLocalRun(config: TrainConfig, workers: number, logge
   await coordinator.init();
   const metrics = await startCoordinatorMetrics(coordinator, listen, logger.child({ component: 'coordinator' }));
   options.logFields?.bind(() => metrics.metrics.logFields());
-  if (listen !== null && listen.port !== 0) await writeTargets(config.runDir, listen, workers);
-  const { server, port } = await startCoordinatorServer(coordinator, logger);
+  let started: Awaited<ReturnType<typeof startCoordinatorServer>>;
+  try {
+    if (listen !== null && listen.port !== 0) await writeTargets(config.runDir, listen, workers);
+    started = await startCoordinatorServer(coordinator, logger);
+  } catch (err) {
+    await metrics.close();
+    throw err;
+  }
+  const { server, port } = started;
   const children: ChildProcess[] = [];
   const progress = createProgressLine();
   let failure: WorkerProcessError | null = null;
