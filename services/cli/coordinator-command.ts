@@ -4,18 +4,21 @@
  * run's JSON summary. SIGTERM stops it (resumable from its checkpoint directory).
  */
 import type { Command } from 'commander';
-import { createLogger } from '../core/logging.js';
+import { createLogger, LogFields } from '../core/logging.js';
+import { parseMetricsListen } from '../core/metrics/metrics-options.js';
 import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
-import { printJsonLine } from './io.js';
+import { startCoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.js';
+import { addMetricsOptions } from './metrics-flags.js';
+import { prettyLogs, printJsonLine } from './io.js';
 import { reportAtRunEnd } from './run-report.js';
 import { addTrainOptions, trainConfigFromFlags } from './train-command.js';
 
 /** Register `encourage coordinator`. */
 export function registerCoordinatorCommand(program: Command): void {
   const cmd = program.command('coordinator').description('Run the coordinator of a distributed training run (workers join with `encourage worker`)');
-  addTrainOptions(cmd)
+  addMetricsOptions(addTrainOptions(cmd), 'a fixed port (e.g. 9400) in a pod, so scrape configs can name it')
     .option('--host <host>', 'listen address', '0.0.0.0')
     .option('--port <port>', 'gRPC port (coordinator service + grpc.health.v1)', '7070')
     .option('--min-workers <n>', 'start when this many workers have joined', '1')
@@ -33,9 +36,13 @@ export function registerCoordinatorCommand(program: Command): void {
     .action(async (flags: Record<string, unknown>) => {
       const config = await trainConfigFromFlags(flags);
       const settings = parseCoordinatorConfig(flags);
-      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, component: 'coordinator' } });
+      const listen = parseMetricsListen(flags);
+      const fields = new LogFields();
+      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, component: 'coordinator' }, pretty: prettyLogs(), fields });
       const coordinator = new Coordinator(config, settings, logger);
       await coordinator.init();
+      const metrics = await startCoordinatorMetrics(coordinator, listen, logger);
+      fields.bind(() => metrics.metrics.logFields());
       const { server } = await startCoordinatorServer(coordinator, logger);
       const stopped = new Promise<null>((resolve) => {
         const stop = () => resolve(null);
@@ -49,6 +56,7 @@ export function registerCoordinatorCommand(program: Command): void {
       await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
       coordinator.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await metrics.close();
       const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
       printJsonLine({ ...summary, history: undefined, report });
       if (summary.status === 'stopped') {

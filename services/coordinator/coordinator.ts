@@ -161,10 +161,10 @@ export class Coordinator {
     return this.run;
   }
 
-  /** Cluster figures for metrics. */
-  cluster(): { generation: number; worldSize: number; restarts: number; workersLost: number; resizes: number } {
+  /** Cluster figures for /metrics, read at scrape time (coordinator/metrics/coordinator-metrics.ts). */
+  cluster(): { generation: number; worldSize: number; restarts: number; workersLost: number; resizes: number; backend: string } {
     const c = this.run?.counters;
-    return { generation: this.membership.generation, worldSize: this.membership.worldSize, restarts: c?.restarts ?? 0, workersLost: c?.workersLost ?? 0, resizes: c?.resizes ?? 0 };
+    return { generation: this.membership.generation, worldSize: this.membership.worldSize, restarts: c?.restarts ?? 0, workersLost: c?.workersLost ?? 0, resizes: c?.resizes ?? 0, backend: this.backend };
   }
 
   /** The rest of `epoch` for the caller's rank in the current generation. */

@@ -15,10 +15,14 @@ export interface MetricsRecord {
   readonly [key: string]: unknown;
 }
 
+/** Called with every record as it is queued (before it is serialized, so NaN stays NaN). */
+export type RecordListener = (rec: MetricsRecord) => void;
+
 export class RunDir {
   private pending: string[] = [];
   /** File operations run one after the other, so a truncation never races an append. */
   private chain: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<RecordListener>();
 
   constructor(readonly path: string) {}
 
@@ -34,9 +38,20 @@ export class RunDir {
     await rename(tmp, join(this.path, CONFIG_FILE));
   }
 
-  /** Queue a record; `flush` writes queued records in one append. */
+  /** Queue a record; `flush` writes queued records in one append. Listeners see it at once. */
   record(rec: MetricsRecord): void {
     this.pending.push(JSON.stringify(rec));
+    for (const listener of this.listeners) listener(rec);
+  }
+
+  /**
+   * Follow the records written from now on (the coordinator's /metrics derives its run-level
+   * series from them). Listeners run synchronously inside `record` and must not throw. Returns
+   * the function that unsubscribes.
+   */
+  onRecord(listener: RecordListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   flush(): Promise<void> {

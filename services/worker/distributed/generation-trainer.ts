@@ -23,6 +23,7 @@ import { emptyEvalSums } from '../../core/training/loss-sums.js';
 import type { TrainConfig } from '../../core/training/train-config.js';
 import { RejoinRequired, type RejoinReason } from '../errors.js';
 import type { Failpoints } from '../failpoints.js';
+import type { WorkerMetricsHooks } from '../metrics/worker-metrics.js';
 import { paramLayout } from '../models/flat-params.js';
 import { prepareBatch, SAMPLE_FLOATS } from '../train/batch-input.js';
 import type { Datasets } from '../train/datasets.js';
@@ -54,6 +55,8 @@ export interface GenerationContext {
   /** Global step of the replica's state; updated after every step. */
   readonly progress: { applied: number };
   readonly failpoints: Failpoints;
+  /** [metrics hook] This process's /metrics. */
+  readonly metrics?: WorkerMetricsHooks;
 }
 
 export type GenerationOutcome =
@@ -170,6 +173,7 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
           dataSeconds: (t1 - t0) / 1000, computeSeconds: (t2 - t1) / 1000, allreduceSeconds: (t3 - t2) / 1000, updateSeconds: (t4 - t3) / 1000,
           allreduceBytes: reduced.bytesSent,
         };
+        ctx.metrics?.stepDone(report); // [metrics hook]
         // Reports are ordered but not awaited per step: the coordinator is off the critical path.
         reports = reports.then(() =>
           client.reportStep(report).then(
@@ -214,5 +218,6 @@ export async function uploadCheckpoint(ctx: GenerationContext, epoch: number, st
   const upload = ctx.client.uploadCheckpoint(ctx.workerId, ctx.generation, step, encodeCheckpoint(ckpt));
   ctx.failpoints.hit('checkpoint', step);
   await upload;
+  ctx.metrics?.checkpointDone((performance.now() - t0) / 1000); // [metrics hook]
   ctx.log.info({ step, seconds: (performance.now() - t0) / 1000 }, 'checkpoint uploaded');
 }

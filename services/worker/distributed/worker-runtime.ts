@@ -25,6 +25,7 @@ import { CoordinatorWatch } from './coordinator-watch.js';
 import { trainGeneration, uploadCheckpoint, type GenerationContext } from './generation-trainer.js';
 import { broadcastState } from './replica-sync.js';
 import type { RingCollective } from './ring-collective.js';
+import type { WorkerMetricsHooks } from '../metrics/worker-metrics.js'; // [metrics hook]
 
 export { EVAL_BATCH_SIZE } from './generation-trainer.js';
 export { paramsDigest } from './replica-sync.js';
@@ -44,6 +45,8 @@ export interface WorkerOptions {
   readonly signal?: AbortSignal;
   /** Chaos-test fail points (failpoints.ts). */
   readonly failpoints?: Failpoints;
+  /** [metrics hook] Step timings, ring place and checkpoint durations for this process's /metrics. */
+  readonly metrics?: WorkerMetricsHooks;
 }
 
 export interface WorkerResult {
@@ -127,6 +130,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         w.reset();
         ring.reconfigure({ rank: a.rank, worldSize: a.worldSize, peers: a.ring, generation: known });
         const glog = log.child({ rank: a.rank, generation: known });
+        opts.metrics?.joined({ experiment: run.experiment, rank: a.rank, worldSize: a.worldSize, generation: known, model: config.model, loss: config.loss.preset ?? 'custom', backend }); // [metrics hook]
         glog.info({ worldSize: a.worldSize, start: { step: Number(a.startStep), epoch: a.startEpoch + 1, position: Number(a.startPosition) }, stateSource: a.restoreFromCheckpoint ? 'checkpoint' : a.stateSourceRank }, 'joined the ring');
         await adoptState(a, { client, workerId, replica, ring, generation: known, config, log: glog });
         progress.applied = Number(a.startStep);
@@ -134,7 +138,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         reason = '';
         const ctx: GenerationContext = {
           client, workerId, config, data, replica, collective: ring, watch: w, log: glog, generation: known, rank: a.rank, worldSize: a.worldSize,
-          startEpoch: a.startEpoch, leaving, progress, failpoints: opts.failpoints ?? new Failpoints(''),
+          startEpoch: a.startEpoch, leaving, progress, failpoints: opts.failpoints ?? new Failpoints(''), ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
         };
         if (a.stop) {
           if (a.rank === 0) await uploadCheckpoint(ctx, a.startEpoch, progress.applied);
