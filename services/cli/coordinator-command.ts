@@ -4,45 +4,64 @@
  * run's JSON summary. SIGTERM stops it (resumable from its checkpoint directory).
  */
 import type { Command } from 'commander';
-import { createLogger } from '../core/logging.js';
+import { createLogger, LogFields } from '../core/logging.js';
+import { parseMetricsListen } from '../core/metrics/metrics-options.js';
 import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
-import { printJsonLine } from './io.js';
+import { startCoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.js';
+import { addMetricsOptions } from './metrics-flags.js';
+import { prettyLogs, printJsonLine } from './io.js';
+import { reportAtRunEnd } from './run-report.js';
 import { addTrainOptions, trainConfigFromFlags } from './train-command.js';
 
 /** Register `encourage coordinator`. */
 export function registerCoordinatorCommand(program: Command): void {
   const cmd = program.command('coordinator').description('Run the coordinator of a distributed training run (workers join with `encourage worker`)');
-  addTrainOptions(cmd)
+  addMetricsOptions(addTrainOptions(cmd), 'a fixed port (e.g. 9400) in a pod, so scrape configs can name it')
     .option('--host <host>', 'listen address', '0.0.0.0')
     .option('--port <port>', 'gRPC port (coordinator service + grpc.health.v1)', '7070')
     .option('--min-workers <n>', 'start when this many workers have joined', '1')
     .option('--max-workers <n>', 'wait (up to --rendezvous-grace-ms) for this many workers')
     .option('--rendezvous-grace-ms <ms>', 'how long to wait for more than --min-workers')
     .option('--join-token <token>', 'shared secret workers must present (env ENCOURAGE_JOIN_TOKEN)')
+    .option('--heartbeat-interval-ms <ms>', 'how often workers send heartbeats (default 2000)')
+    .option('--heartbeat-timeout-ms <ms>', 'a worker silent this long is lost and the ring re-forms (default 10000)')
+    .option('--rendezvous-timeout-ms <ms>', 'how long a re-rendezvous waits for silent members and for --min-workers before the run fails (default 600000)')
+    .option('--tls-ca <file>', 'PEM CA that signs the run\'s certificates (env ENCOURAGE_TLS_CA)')
+    .option('--tls-cert <file>', 'PEM certificate of the coordinator (env ENCOURAGE_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key of the coordinator (env ENCOURAGE_TLS_KEY)')
+    .option('--tls-mutual', 'require client certificates signed by --tls-ca (mutual TLS)')
+    .option('--tls-server-name <name>', 'name the server certificates carry (workers dial by address)')
     .action(async (flags: Record<string, unknown>) => {
       const config = await trainConfigFromFlags(flags);
       const settings = parseCoordinatorConfig(flags);
-      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, component: 'coordinator' } });
+      const listen = parseMetricsListen(flags);
+      const fields = new LogFields();
+      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, component: 'coordinator' }, pretty: prettyLogs(), fields });
       const coordinator = new Coordinator(config, settings, logger);
       await coordinator.init();
+      const metrics = await startCoordinatorMetrics(coordinator, listen, logger);
+      fields.bind(() => metrics.metrics.logFields());
       const { server } = await startCoordinatorServer(coordinator, logger);
       const stopped = new Promise<null>((resolve) => {
         const stop = () => resolve(null);
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
-      const summary = await Promise.race([coordinator.done, stopped]);
+      // SIGTERM: stop accepting work, let the ring checkpoint at the next step boundary, then exit.
+      const first = await Promise.race([coordinator.done, stopped]);
+      const summary = first ?? (await coordinator.stop());
       // Let the workers' final calls (Leave) land before the server goes away.
-      if (summary !== null) await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
+      await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
       coordinator.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      if (summary === null) {
-        logger.warn('stopped by signal');
+      await metrics.close();
+      const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
+      printJsonLine({ ...summary, history: undefined, report });
+      if (summary.status === 'stopped') {
+        logger.warn({ step: summary.steps }, 'stopped by signal; resume with --resume');
         process.exitCode = 143;
-        return;
-      }
-      printJsonLine({ ...summary, history: undefined });
+      } else if (summary.status === 'failed') process.exitCode = 1;
     });
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logging.js';
+import { prettyLogs } from './io.js';
 import { CIFAR10_DIR_NAME } from '../worker/data/cifar10-format.js';
 import { CIFAR10_MD5, CIFAR10_URL, DEFAULT_DOWNLOAD_IDLE_TIMEOUT_MS, DownloadError, downloadCifar10 } from '../worker/data/download.js';
 import { createProgressBar, type ProgressStream } from '../worker/data/progress-bar.js';
@@ -45,7 +46,7 @@ function requireString(flag: string, raw: unknown, expected: string): string {
 /** Add the `data` command group (`synth`, `download`) to the program. */
 export function registerDataCommand(program: Command, io: DataCommandIo = {}): Command {
   const stdout = io.stdout ?? process.stdout;
-  const logger = (): Logger => io.logger ?? createLogger({ name: 'encourage-data' });
+  const logger = (): Logger => io.logger ?? createLogger({ name: 'encourage-data', pretty: prettyLogs() });
   const printJson = (value: unknown): void => void stdout.write(`${JSON.stringify(value)}\n`);
 
   const data = program

@@ -31,6 +31,7 @@ async function run(root: string, name: string, workers: number, batch: number, m
   const res = await runCli([
     'train', '--workers', String(workers), '--batch-size', String(batch), '--model', model, '--data', 'synthetic', '--synthetic-train', '192',
     '--synthetic-test', '64', '--epochs', '2', '--seed', '3', '--loss', 'el', '--lr', '0.05', '--experiment', name, '--run-dir', dir, '--log-level', 'warn',
+    '--no-report', // equivalence only; the report is covered by report-command.test.ts
   ]);
   assert.equal(res.code, 0, res.stderr.slice(-3000));
   const metrics = await readMetrics(join(dir, 'metrics.jsonl'));

@@ -11,3 +11,11 @@ export async function readStdin(): Promise<string> {
 export function printJsonLine(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
+
+/**
+ * Whether log lines should be human-readable (pino-pretty): a person is watching stderr. Decided
+ * here, at the command, and passed to createLogger; libraries never look at the terminal.
+ */
+export function prettyLogs(): boolean {
+  return process.stderr.isTTY === true;
+}

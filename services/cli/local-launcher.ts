@@ -5,9 +5,14 @@
  * `allreduceSeconds` and `allreduceBytes`. SIGTERM/SIGINT are forwarded to the workers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { EncourageError } from '../core/errors.js';
+import type { LogFields } from '../core/logging.js';
+import { metricsFlags, offsetListen, type MetricsListen } from '../core/metrics/metrics-options.js';
+import { startCoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.js';
 import type { TrainConfig } from '../core/training/train-config.js';
 import { parseCoordinatorConfig } from '../coordinator/config.js';
 import { Coordinator, type CoordinatorSummary } from '../coordinator/coordinator.js';
@@ -31,12 +36,36 @@ export class WorkerProcessError extends EncourageError {
   }
 }
 
+/** File (in the run directory) listing the run's /metrics targets for Prometheus' file_sd_configs. */
+export const PROMETHEUS_TARGETS_FILE = 'prometheus-targets.json';
+
+export interface LocalRunOptions {
+  /**
+   * Where the coordinator serves /metrics; worker i uses the same host and port + 1 + i (all
+   * ephemeral when the port is 0). null: no metrics endpoints. Default: ephemeral on loopback.
+   */
+  readonly metrics?: MetricsListen | null;
+  /** Bound to the coordinator's generation and step for the launcher's log lines. */
+  readonly logFields?: LogFields;
+}
+
 /** Run `config` with `workers` local worker processes; resolves with the coordinator's summary. */
-export async function launchLocalRun(config: TrainConfig, workers: number, logger: Logger): Promise<CoordinatorSummary> {
+export async function launchLocalRun(config: TrainConfig, workers: number, logger: Logger, options: LocalRunOptions = {}): Promise<CoordinatorSummary> {
+  const listen = options.metrics === undefined ? { host: '127.0.0.1', port: 0 } : options.metrics;
   const settings = parseCoordinatorConfig({ host: '127.0.0.1', port: 0, minWorkers: workers, maxWorkers: workers, rendezvousGraceMs: 0 });
   const coordinator = new Coordinator(config, settings, logger.child({ component: 'coordinator' }));
   await coordinator.init();
-  const { server, port } = await startCoordinatorServer(coordinator, logger);
+  const metrics = await startCoordinatorMetrics(coordinator, listen, logger.child({ component: 'coordinator' }));
+  options.logFields?.bind(() => metrics.metrics.logFields());
+  let started: Awaited<ReturnType<typeof startCoordinatorServer>>;
+  try {
+    if (listen !== null && listen.port !== 0) await writeTargets(config.runDir, listen, workers);
+    started = await startCoordinatorServer(coordinator, logger);
+  } catch (err) {
+    await metrics.close();
+    throw err;
+  }
+  const { server, port } = started;
   const children: ChildProcess[] = [];
   const progress = createProgressLine();
   let failure: WorkerProcessError | null = null;
@@ -49,7 +78,7 @@ export async function launchLocalRun(config: TrainConfig, workers: number, logge
   try {
     for (let i = 0; i < workers; i++) {
       // Workers run with the process settings the all-reduce was measured under (process-tuning.ts).
-      const child = spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', '--coordinator', `127.0.0.1:${port}`, '--pod', 'local', '--local-index', String(i), '--local-procs', '1', '--log-level', logger.level], {
+      const child = spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', '--coordinator', `127.0.0.1:${port}`, '--pod', 'local', '--local-index', String(i), '--local-procs', '1', '--log-level', logger.level, ...metricsFlags(listen === null ? null : offsetListen(listen, 1 + i))], {
         stdio: ['ignore', 'ignore', 'inherit'],
         env: { ...process.env, ...TUNED_WORKER_ENV, ENCOURAGE_JOIN_TOKEN: settings.joinToken ?? '' },
       });
@@ -84,7 +113,26 @@ export async function launchLocalRun(config: TrainConfig, workers: number, logge
     process.off('SIGINT', forward);
     coordinator.close();
     server.forceShutdown();
+    await metrics.close();
   }
+}
+
+/**
+ * Write the run's scrape targets in file_sd format (https://prometheus.io/docs/guides/file-sd/), so
+ * a local Prometheus whose `file_sd_configs` list `runs/<experiment>/prometheus-targets.json` scrapes
+ * the run (docs/observability.md, "Scrape a local run").
+ */
+async function writeTargets(runDir: string, listen: MetricsListen, workers: number): Promise<void> {
+  const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  const target = (offset: number) => `${host}:${offsetListen(listen, offset).port}`;
+  const groups = [
+    { targets: [target(0)], labels: { job: 'encourage-coordinator' } },
+    { targets: Array.from({ length: workers }, (_, i) => target(1 + i)), labels: { job: 'encourage-worker' } },
+  ];
+  // Atomically: Prometheus watches the file and must never read half of it.
+  const tmp = join(runDir, `.${PROMETHEUS_TARGETS_FILE}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(groups, null, 2)}\n`);
+  await rename(tmp, join(runDir, PROMETHEUS_TARGETS_FILE));
 }
 
 function waitExit(child: ChildProcess, graceMs: number): Promise<void> {

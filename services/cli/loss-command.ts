@@ -9,7 +9,7 @@ import { InputError } from '../core/errors.js';
 import { createLogger } from '../core/logging.js';
 import { lossWithLogitGrad, parseLossOptions, type LossOptions } from '../core/loss/index.js';
 import { parseBackendRequest, selectBackend } from '../worker/backend/select-backend.js';
-import { readStdin, printJsonLine } from './io.js';
+import { prettyLogs, readStdin, printJsonLine } from './io.js';
 
 interface LossCase {
   readonly logits: number[][];
@@ -50,7 +50,7 @@ for schedules and deferStart), loss: a preset name or options object (see docs/l
         throw new InputError(`not valid JSON (${(err as Error).message})`, 'stdin', undefined, { cause: err });
       }
       const cases = Array.isArray(doc) ? doc.map((c, i) => parseCase(c, `[${i}]`)) : [parseCase(doc, '')];
-      const logger = createLogger({ level: 'warn' });
+      const logger = createLogger({ level: 'warn', pretty: prettyLogs() });
       await selectBackend(request, logger);
       const results = cases.map(evaluateCase);
       printJsonLine(Array.isArray(doc) ? results : results[0]);

@@ -8,6 +8,8 @@ import { registerTrainCommand } from './train-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 import { registerCoordinatorCommand } from './coordinator-command.js';
 import { registerDataCommand } from './data-command.js';
+import { registerHealthCommand } from './health-command.js';
+import { registerReportCommand } from './report-command.js';
 
 /** Build the full command tree (tests use it for `--help` output). */
 export function buildProgram(): Command {
@@ -21,5 +23,7 @@ export function buildProgram(): Command {
   registerCoordinatorCommand(program);
   registerWorkerCommand(program);
   registerDataCommand(program);
+  registerHealthCommand(program);
+  registerReportCommand(program);
   return program;
 }

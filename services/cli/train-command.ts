@@ -6,11 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, InputError } from '../core/errors.js';
-import { createLogger } from '../core/logging.js';
+import { createLogger, LogFields } from '../core/logging.js';
+import { parseMetricsListen } from '../core/metrics/metrics-options.js';
 import { parseTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import { launchLocalRun } from './local-launcher.js';
 import { train } from '../worker/train/trainer.js';
-import { printJsonLine } from './io.js';
+import { prettyLogs, printJsonLine } from './io.js';
+import { addMetricsOptions } from './metrics-flags.js';
+import { reportAtRunEnd } from './run-report.js';
 
 /** Flag name (commander's camelCase attribute) → config key, where they differ. */
 const FLAG_TO_KEY: Record<string, string> = { paramGradEvery: 'paramGradEverySteps', checkpointEvery: 'checkpointEverySteps' };
@@ -54,11 +57,17 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--allreduce-dtype <dtype>', 'float32 | float16 (wire compression; accumulation stays float32)')
     .option('--bucket-mb <mb>', 'all-reduce fusion bucket size')
     .option('--chunk-kb <kb>', 'all-reduce chunk size on the wire')
+    .option('--allreduce-timeout-ms <ms>', 'how long an all-reduce waits for a silent peer before the step fails (default 30000)')
+    .option('--on-nonfinite <policy>', 'NaN/Inf in a loss or gradient: skip the update on every rank, or stop the run (skip | stop; default stop)')
+    .option('--no-report', 'do not write the HTML report (<run-dir>/report) at the end of the run')
     .option('--log-level <level>', 'pino log level', 'info');
 }
 
 /** Flags that are not run configuration. */
-const NON_CONFIG_FLAGS = new Set(['config', 'logLevel', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken']);
+const NON_CONFIG_FLAGS = new Set([
+  'config', 'logLevel', 'report', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken', 'heartbeatIntervalMs', 'heartbeatTimeoutMs',
+  'rendezvousTimeoutMs', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName', 'metricsPort', 'metricsHost',
+]);
 
 /** Merge a config file and flags into a validated TrainConfig. */
 export async function trainConfigFromFlags(flags: Record<string, unknown>): Promise<TrainConfig> {
@@ -74,14 +83,20 @@ export async function trainConfigFromFlags(flags: Record<string, unknown>): Prom
 /** Register `encourage train`. */
 export function registerTrainCommand(program: Command): void {
   const cmd = program.command('train').description('Train a CIFAR-10 classifier with the encouraging loss: in this process, or with --workers N as a local distributed job (a coordinator plus N worker processes, like torchrun)');
-  addTrainOptions(cmd)
+  addMetricsOptions(addTrainOptions(cmd), 'with --workers: the coordinator\'s, worker i gets port + 1 + i', '127.0.0.1')
     .option('--workers <n>', 'run distributed with N local worker processes (data parallel, ring all-reduce over gRPC)')
     .action(async (flags: Record<string, unknown>) => {
       const config = await trainConfigFromFlags(flags);
-      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment } });
+      const fields = new LogFields();
+      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment }, pretty: prettyLogs(), fields });
+      if (flags['workers'] === undefined && (flags['metricsPort'] !== undefined || flags['metricsHost'] !== undefined)) {
+        throw new ConfigError('metrics-port', flags['metricsPort'] ?? flags['metricsHost'], 'to be used with --workers (the coordinator and workers serve /metrics; a single-process run writes metrics.jsonl)');
+      }
       if (flags['workers'] !== undefined) {
-        const summary = await launchLocalRun(config, parseWorkers(flags['workers']), logger);
-        printJsonLine({ ...summary, history: undefined });
+        const metrics = parseMetricsListen(flags, { host: '127.0.0.1' });
+        const summary = await launchLocalRun(config, parseWorkers(flags['workers']), logger, { metrics, logFields: fields });
+        const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
+        printJsonLine({ ...summary, history: undefined, report });
         return;
       }
       const controller = new AbortController();
@@ -93,7 +108,8 @@ export function registerTrainCommand(program: Command): void {
       process.once('SIGINT', stop);
       try {
         const summary = await train(config, logger.child({ rank: 0 }), controller.signal);
-        printJsonLine({ ...summary, history: undefined });
+        const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
+        printJsonLine({ ...summary, history: undefined, report });
         if (summary.interrupted) process.exitCode = 143;
       } finally {
         process.off('SIGTERM', stop);

@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,8 +45,10 @@ test('encourage coordinator + encourage worker --local-procs 2 complete a run; a
   assert.ok(results.every((r) => r.worldSize === 2 && r.steps === 4));
   const done = await coordinator.done;
   assert.equal(done.code, 0, done.stderr.slice(-2000));
-  const summary = lastJsonLine<{ workers: number; epochs: number; testAccuracy: number }>(done.stdout);
+  const summary = lastJsonLine<{ workers: number; epochs: number; testAccuracy: number; report: string | null }>(done.stdout);
   assert.equal(summary.workers, 2);
+  assert.equal(summary.report, join(dir, 'report', 'index.html'), 'the coordinator writes the run report after the summary');
+  assert.ok(existsSync(summary.report));
   assert.equal(summary.epochs, 1);
   assert.ok(summary.testAccuracy >= 0 && summary.testAccuracy <= 1);
   } finally {

@@ -6,20 +6,24 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { createLogger } from '../core/logging.js';
+import { createLogger, LogFields } from '../core/logging.js';
+import { metricsFlags, offsetListen, parseMetricsListen, type MetricsListen } from '../core/metrics/metrics-options.js';
+import { startMetricsServer } from '../core/metrics/metrics-server.js';
 import { parseWorkerConfig, visibleGpus } from '../worker/config.js';
 import { openCollectiveNode } from '../worker/distributed/collective-adapter.js';
 import { runWorker } from '../worker/distributed/worker-runtime.js';
+import { Failpoints } from '../worker/failpoints.js';
 import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/process-tuning.js';
-import { printJsonLine } from './io.js';
+import { WorkerMetrics } from '../worker/metrics/worker-metrics.js';
+import { prettyLogs, printJsonLine } from './io.js';
+import { addMetricsOptions } from './metrics-flags.js';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** Register `encourage worker`. */
 export function registerWorkerCommand(program: Command): void {
-  program
-    .command('worker')
-    .description('Join a distributed run as a worker (the coordinator sends the run configuration)')
+  const cmd = program.command('worker').description('Join a distributed run as a worker (the coordinator sends the run configuration)');
+  addMetricsOptions(cmd, 'with --local-procs K, process i serves port + i')
     .option('--coordinator <host:port>', 'coordinator address (env ENCOURAGE_COORDINATOR)')
     .option('--pod <name>', 'pod name; same-pod ranks are ring neighbours (env POD_NAME, default hostname)')
     .option('--local-procs <auto|k>', 'processes in this pod: auto = one per visible GPU (else 1), or K', 'auto')
@@ -27,40 +31,59 @@ export function registerWorkerCommand(program: Command): void {
     .option('--collective-host <host>', 'address ring neighbours use to reach this worker (env POD_IP)')
     .option('--collective-port <port>', 'port of the collective service (0: ephemeral)')
     .option('--join-token <token>', 'the run\'s join token (env ENCOURAGE_JOIN_TOKEN)')
+    .option('--coordinator-timeout-ms <ms>', 'give up when the coordinator stays unreachable this long (default 600000)')
+    .option('--tls-ca <file>', 'PEM CA that signs the run\'s certificates (env ENCOURAGE_TLS_CA)')
+    .option('--tls-cert <file>', 'PEM certificate of this worker (env ENCOURAGE_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key of this worker (env ENCOURAGE_TLS_KEY)')
+    .option('--tls-mutual', 'require client certificates on this worker\'s collective server (mutual TLS)')
+    .option('--tls-server-name <name>', 'name every server certificate carries (peers are dialled by IP)')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const cfg = parseWorkerConfig(flags);
+      const listen = parseMetricsListen(flags);
       const gpus = visibleGpus();
       const procs = cfg.localProcs === 'auto' ? Math.max(1, gpus.length) : cfg.localProcs;
-      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { pod: cfg.pod, local: cfg.localIndex } });
       if (procs > 1) {
-        process.exitCode = await runLocalProcs(procs, gpus, flags);
+        process.exitCode = await runLocalProcs(procs, gpus, flags, listen);
         return;
       }
+      const metrics = new WorkerMetrics();
+      const fields = new LogFields();
+      fields.bind(() => metrics.logFields());
+      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { pod: cfg.pod, local: cfg.localIndex }, pretty: prettyLogs(), fields });
+      const server = listen === null ? null : await startMetricsServer({ registry: metrics.registry, listen, logger, role: 'worker' });
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       try {
         const result = await runWorker({
-          coordinator: cfg.coordinator, pod: cfg.pod, localIndex: cfg.localIndex, joinToken: cfg.joinToken, logger, signal: controller.signal,
-          openCollective: (config) => openCollectiveNode(cfg.collectiveHost, cfg.collectivePort, config, logger),
+          coordinator: cfg.coordinator, pod: cfg.pod, localIndex: cfg.localIndex, joinToken: cfg.joinToken, logger, signal: controller.signal, metrics,
+          tls: cfg.tls, coordinatorLostTimeoutMs: cfg.coordinatorLostTimeoutMs, failpoints: new Failpoints(cfg.failpoints),
+          openCollective: (config, tls) => openCollectiveNode(cfg.collectiveHost, cfg.collectivePort, config, logger, tls),
         });
         printJsonLine(result);
+        // A run that stopped on NaN/Inf is a failed run for whoever supervises this process.
+        if (result.status === 'nonfinite') process.exitCode = 1;
       } finally {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
+        await server?.close();
       }
     });
 }
 
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 /** Start `procs` single-process workers of this pod and wait for all; returns the worst exit code. */
-async function runLocalProcs(procs: number, gpus: string[], flags: Record<string, unknown>): Promise<number> {
-  const passthrough = ['coordinator', 'pod', 'collectiveHost', 'joinToken', 'logLevel']
+async function runLocalProcs(procs: number, gpus: string[], flags: Record<string, unknown>, listen: MetricsListen | null): Promise<number> {
+  const passthrough = ['coordinator', 'pod', 'collectiveHost', 'joinToken', 'logLevel', 'coordinatorTimeoutMs', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName']
     .filter((k) => flags[k] !== undefined)
-    .flatMap((k) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(flags[k])]);
+    .flatMap((k) => (flags[k] === true ? [`--${kebab(k)}`] : [`--${kebab(k)}`, String(flags[k])]));
   const children = Array.from({ length: procs }, (_, i) =>
-    spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', ...passthrough, '--local-procs', '1', '--local-index', String(i)], {
+    spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', ...passthrough, ...metricsFlags(listen === null ? null : offsetListen(listen, i)), '--local-procs', '1', '--local-index', String(i)], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, ...TUNED_WORKER_ENV, ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length]! } : {}) },
     }),

@@ -1,19 +1,21 @@
 /**
- * The coordinator of one run: membership and rendezvous, per-epoch plans, the merged run history,
+ * The coordinator of one run: membership and elastic rendezvous, plans, the merged run history,
  * checkpoints, and the run's summary. Transport-free — grpc-service.ts binds it to gRPC — so the
  * same object serves `encourage coordinator` and the in-process coordinator of
  * `encourage train --workers N`.
  */
 import type { Logger } from 'pino';
 import { CheckpointStore } from '../core/checkpoint/checkpoint-store.js';
+import type { TrainCheckpointMeta } from '../core/training/checkpoint-meta.js';
 import { accuracyFigures, type RunSummary } from '../core/training/run-summary.js';
 import { RunDir } from '../core/training/run-dir.js';
 import { configFingerprint, serializeTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import type { CoordinatorConfig } from './config.js';
-import { BadReportError, JoinRejectedError } from './errors.js';
-import { planEpoch, type RankPlan } from './planner/epoch-planner.js';
-import { Membership, type AssignmentView, type WorkerDescriptor } from './rendezvous/membership.js';
-import { RunState, type EvalSumsReport, type StepSums } from './run/run-state.js';
+import { BadReportError, JoinRejectedError, NonFiniteError, RunFullError, StarvedError } from './errors.js';
+import { epochSamplesFor, epochStart, planEpoch, type RankPlan } from './planner/epoch-planner.js';
+import { Membership, type AssignmentView, type RoundReason, type RoundResult, type WorkerDescriptor } from './rendezvous/membership.js';
+import type { EpochAccount } from './run/run-ledger.js';
+import { RunState, type EvalSumsReport, type ResumePoint, type RunCounters, type StepSums } from './run/run-state.js';
 
 export interface RegisterInput extends WorkerDescriptor {
   readonly joinToken: string;
@@ -22,27 +24,46 @@ export interface RegisterInput extends WorkerDescriptor {
   readonly testExamples: number;
 }
 
-/** A distributed run's summary: the shared figures plus the data-parallel ones. */
-export interface CoordinatorSummary extends RunSummary {
+/** A distributed run's summary: the shared figures plus the data-parallel and elastic ones. */
+export interface CoordinatorSummary extends RunSummary, RunCounters {
+  /** succeeded; failed (non-finite values, too few workers); stopped (SIGTERM, resumable). */
+  readonly status: 'succeeded' | 'failed' | 'stopped';
+  readonly error?: string;
+  /** Workers in the final ring. */
   readonly workers: number;
   /** Per-rank mean time in the all-reduce phase, summed over steps. */
   readonly allreduceSeconds: number;
   /** Bytes sent by all ranks in all-reduces. */
   readonly allreduceBytes: number;
+  /** Per-epoch sample accounting of the committed lineage. */
+  readonly samples: readonly EpochAccount[];
 }
+
+/** What WaitAssignment answers: the ring plus where and how training resumes. */
+export interface FullAssignment extends AssignmentView, Partial<ResumePoint> {
+  readonly stop: boolean;
+}
+
+/** How long a stopping coordinator waits for the final checkpoint. */
+export const STOP_CHECKPOINT_TIMEOUT_MS = 120_000;
 
 export class Coordinator {
   readonly membership: Membership;
   readonly runDir: RunDir;
   private run: RunState | null = null;
   private dataset: { train: number; test: number } | null = null;
-  private readonly left = new Set<string>();
+  private resumePoint: (ResumePoint & { generation: number }) | null = null;
+  private resumed: { step: number; meta: TrainCheckpointMeta } | null = null;
+  private stopping = false;
+  private failure: Error | null = null;
   private readonly leaveWaiters: (() => void)[] = [];
   private readonly startedMs = performance.now();
   private readonly fingerprint: string;
+  private readonly store: CheckpointStore;
   private backend = 'unknown';
+  private settled = false;
   private resolveDone!: (s: CoordinatorSummary) => void;
-  /** Resolves with the run's summary when the last epoch has been evaluated. */
+  /** Resolves with the run's summary when the run ends (finished, failed or stopped). */
   readonly done: Promise<CoordinatorSummary>;
 
   constructor(
@@ -50,15 +71,31 @@ export class Coordinator {
     readonly settings: CoordinatorConfig,
     private readonly logger: Logger,
   ) {
-    this.membership = new Membership({ minWorkers: settings.minWorkers, maxWorkers: settings.maxWorkers, rendezvousGraceMs: settings.rendezvousGraceMs });
+    this.membership = new Membership({
+      minWorkers: settings.minWorkers, maxWorkers: settings.maxWorkers, rendezvousGraceMs: settings.rendezvousGraceMs,
+      heartbeatTimeoutMs: settings.heartbeatTimeoutMs, rendezvousTimeoutMs: settings.rendezvousTimeoutMs,
+      onRound: (r) => this.onRound(r),
+      onLost: (m, why) => {
+        this.logger.warn({ workerId: m.workerId, pod: m.pod, localIndex: m.localIndex, why }, 'worker lost');
+        this.run?.countLost();
+      },
+      onStarved: (n) => this.fail(new StarvedError(n, settings.minWorkers, settings.rendezvousTimeoutMs)),
+    });
     this.runDir = new RunDir(config.runDir);
+    this.store = new CheckpointStore(config.checkpointDir, config.checkpointsKept, logger);
     this.fingerprint = configFingerprint(config);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  /** Prepare the run directory. */
+  /** Prepare the run directory; with `resume`, load the newest usable checkpoint (refusing other models'). */
   async init(): Promise<void> {
-    await this.runDir.init({ ...this.config, coordinator: { ...this.settings, joinToken: this.settings.joinToken === null ? null : '<set>' } });
+    await this.runDir.init({ ...this.config, coordinator: { ...this.settings, joinToken: this.settings.joinToken === null ? null : '<set>', tls: this.settings.tls === null ? null : '<set>' } });
+    if (!this.config.resume) return;
+    const latest = await this.store.loadLatest<TrainCheckpointMeta>((c) => {
+      if (c.meta.model !== this.config.model) throw new BadReportError(`checkpoint of another model (run: ${this.config.model})`, 'model', c.meta.model);
+    });
+    if (latest === null) this.logger.info({ dir: this.config.checkpointDir }, 'no usable checkpoint: starting afresh');
+    else this.resumed = { step: latest.step, meta: latest.checkpoint.meta };
   }
 
   /** The run's configuration, for workers that present the join token. */
@@ -74,6 +111,7 @@ export class Coordinator {
   /** A worker joins; returns its id. Throws JoinRejectedError/RunFullError. */
   register(input: RegisterInput): string {
     this.checkToken(input.joinToken);
+    if (this.stopping || this.settled) throw new RunFullError(this.settings.maxWorkers, 'the run is stopping or over');
     if (input.configFingerprint !== '' && input.configFingerprint !== this.fingerprint) {
       throw new JoinRejectedError(`worker configured for another model/loss (fingerprint ${input.configFingerprint}, run ${this.fingerprint})`);
     }
@@ -87,68 +125,108 @@ export class Coordinator {
     return id;
   }
 
-  /** Long poll for an assignment newer than `known`. */
-  async waitAssignment(workerId: string, known: number, timeoutMs: number): Promise<AssignmentView> {
+  /**
+   * Long poll for an assignment newer than `known`. A ranked worker asking with the current
+   * generation is re-joining after a step boundary or a failed collective (see Membership.arrive).
+   */
+  async waitAssignment(workerId: string, known: number, timeoutMs: number, appliedStep = -1, reason: RoundReason = 'peer-failure'): Promise<FullAssignment> {
+    this.membership.arrive(workerId, known, appliedStep, reason);
     const view = await this.membership.waitForAssignment(workerId, known, timeoutMs);
-    if (view.assigned) this.ensureRun(view.worldSize);
-    return view;
+    const r = this.resumePoint;
+    if (!view.assigned || r === null || r.generation !== view.generation) return { ...view, stop: false };
+    return { ...view, start: r.start, stateSourceRank: r.stateSourceRank, restoreFromCheckpoint: r.restoreFromCheckpoint, stop: this.stopping };
+  }
+
+  private onRound(result: RoundResult): void {
+    const run = this.ensureRun(result.ranks.length);
+    const applied = result.ranks.map((id) => result.applied.get(id) ?? -1);
+    const resume = run.beginGeneration(result.generation, result.reason, applied);
+    this.resumePoint = { ...resume, generation: result.generation };
   }
 
   private ensureRun(worldSize: number): RunState {
     if (this.run === null) {
-      const plan = { config: this.config, trainSize: this.dataset!.train, testSize: this.dataset!.test, worldSize };
-      const store = new CheckpointStore(this.config.checkpointDir, this.config.checkpointsKept, this.logger);
-      this.run = new RunState(this.config, plan, this.runDir, store, this.logger);
-      this.run.on('finished', () => this.finish());
-      this.logger.info({ worldSize, generation: this.membership.generation, ring: this.membership.rankOrder.length }, 'rendezvous complete');
+      const dataset = this.dataset!;
+      const epochSamples = this.resumed?.meta.lineage?.epochSamples ?? epochSamplesFor(this.config, dataset.train, worldSize);
+      const plan = { config: this.config, trainSize: dataset.train, testSize: dataset.test, epochSamples };
+      this.run = new RunState(this.config, plan, this.runDir, this.store, this.logger);
+      if (this.resumed !== null) this.run.resumeFrom(this.resumed.step, this.resumed.meta);
+      this.run.on('finished', () => this.settle('succeeded'));
     }
     return this.run;
   }
 
-  /** Progress events (`step`, `epoch`) for launchers and metrics; null before the rendezvous. */
+  /** Progress events (`step`, `epoch`, `checkpoint`) for launchers and metrics; null before the rendezvous. */
   get runState(): RunState | null {
     return this.run;
   }
 
-  plan(workerId: string, generation: number, epoch: number): RankPlan {
-    this.membership.check(workerId, generation);
-    if (!Number.isInteger(epoch) || epoch < 0 || epoch >= this.config.epochs) throw new BadReportError(`epoch out of range [0, ${this.config.epochs})`, 'epoch', epoch);
-    return planEpoch(this.requireRun().plan, epoch, this.membership.rankOf(workerId));
+  /** Cluster figures for /metrics, read at scrape time (coordinator/metrics/coordinator-metrics.ts). */
+  cluster(): { generation: number; worldSize: number; restarts: number; workersLost: number; resizes: number; backend: string } {
+    const c = this.run?.counters;
+    return { generation: this.membership.generation, worldSize: this.membership.worldSize, restarts: c?.restarts ?? 0, workersLost: c?.workersLost ?? 0, resizes: c?.resizes ?? 0, backend: this.backend };
   }
 
-  async reportStep(workerId: string, generation: number, sums: StepSums): Promise<void> {
+  /** The rest of `epoch` for the caller's rank in the current generation. */
+  plan(workerId: string, generation: number, epoch: number): RankPlan & { epochSamples: number } {
     this.membership.check(workerId, generation);
-    this.expectRank(workerId, sums.rank);
-    await this.requireRun().reportStep(sums);
+    const run = this.requireRun();
+    const first = run.segmentStart.epoch;
+    if (!Number.isInteger(epoch) || epoch < first || epoch >= this.config.epochs) throw new BadReportError(`epoch out of range [${first}, ${this.config.epochs})`, 'epoch', epoch);
+    const w = this.membership.worldSize;
+    const start = epochStart(run.plan, run.segmentStart, w, epoch);
+    return { ...planEpoch(run.plan, start, w, this.membership.rankOf(workerId)), epochSamples: run.plan.epochSamples };
   }
 
-  async reportEval(workerId: string, generation: number, sums: EvalSumsReport): Promise<void> {
+  reportStep(workerId: string, generation: number, sums: StepSums): void {
     this.membership.check(workerId, generation);
     this.expectRank(workerId, sums.rank);
-    await this.requireRun().reportEval(sums);
+    this.requireRun().reportStep(sums);
+  }
+
+  reportEval(workerId: string, generation: number, sums: EvalSumsReport): void {
+    this.membership.check(workerId, generation);
+    this.expectRank(workerId, sums.rank);
+    this.requireRun().reportEval(sums);
   }
 
   async saveCheckpoint(workerId: string, generation: number, step: number, bytes: Buffer): Promise<{ path: string; bytes: number }> {
     this.membership.check(workerId, generation);
     if (this.membership.rankOf(workerId) !== 0) throw new BadReportError('only rank 0 uploads checkpoints', 'rank', this.membership.rankOf(workerId));
-    return this.requireRun().saveCheckpoint(step, bytes);
+    const saved = await this.requireRun().saveCheckpoint(step, bytes);
+    if (this.stopping) this.settle('stopped');
+    return saved;
   }
 
-  heartbeat(workerId: string): { generation: number; finished: boolean } {
+  /** The newest checkpoint, for the rank that restores the run's state from it. */
+  async fetchCheckpoint(workerId: string, generation: number): Promise<{ step: number; bytes: Buffer }> {
+    this.membership.check(workerId, generation);
+    return this.requireRun().latestCheckpointBytes();
+  }
+
+  /** Liveness; tells the worker about a pending membership change. */
+  heartbeat(workerId: string): { generation: number; finished: boolean; rendezvousPending: boolean; abort: boolean } {
     this.membership.touch(workerId);
-    return { generation: this.membership.generation, finished: this.run?.finished ?? false };
+    return { generation: this.membership.generation, finished: this.settled, ...this.pendingFlags() };
   }
 
-  leave(workerId: string, reason: string): void {
+  /** Flags every reply to a ranked worker carries. */
+  pendingFlags(): { rendezvousPending: boolean; abort: boolean } {
+    const p = this.membership.pending;
+    return { rendezvousPending: p !== null, abort: p?.abort ?? false };
+  }
+
+  leave(workerId: string, reason: string, detail = ''): void {
     this.membership.member(workerId);
-    this.left.add(workerId);
-    this.logger.info({ workerId, reason }, 'worker left');
-    if (this.membership.rankOrder.every((id) => this.left.has(id))) for (const w of this.leaveWaiters.splice(0)) w();
+    this.logger.info({ workerId, reason, detail }, 'worker left');
+    if (reason === 'nonfinite') this.fail(new NonFiniteError(detail));
+    this.membership.leave(workerId);
+    if (this.membership.size === 0) for (const w of this.leaveWaiters.splice(0)) w();
   }
 
-  /** Resolve once every ranked worker has left, or after `timeoutMs` (shutdown grace). */
+  /** Resolve once every worker has left, or after `timeoutMs` (shutdown grace). */
   async allLeft(timeoutMs: number): Promise<boolean> {
-    if (this.membership.rankOrder.every((id) => this.left.has(id))) return true;
+    if (this.membership.size === 0) return true;
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
       this.leaveWaiters.push(() => {
@@ -158,9 +236,37 @@ export class Coordinator {
     });
   }
 
+  /**
+   * SIGTERM: stop at the next step boundary with a checkpoint, so that the run can resume.
+   * Resolves with the summary (status `stopped`) once the checkpoint is written or after
+   * `timeoutMs`.
+   */
+  async stop(timeoutMs = STOP_CHECKPOINT_TIMEOUT_MS): Promise<CoordinatorSummary> {
+    if (!this.settled) {
+      this.stopping = true;
+      if (this.run === null || this.membership.worldSize === 0) this.settle('stopped');
+      else {
+        this.logger.info('stopping: the ring checkpoints at the next step boundary');
+        this.membership.open('stop', false);
+        const timer = setTimeout(() => {
+          this.logger.warn({ timeoutMs }, 'no final checkpoint in time; stopping without it');
+          this.settle('stopped');
+        }, timeoutMs);
+        void this.done.then(() => clearTimeout(timer));
+      }
+    }
+    return this.done;
+  }
+
   /** Stop waiters (shutdown path). */
   close(): void {
     this.membership.close();
+  }
+
+  private fail(err: Error): void {
+    this.logger.error({ err: err.message }, 'run failed');
+    this.failure = err;
+    this.settle('failed');
   }
 
   private expectRank(workerId: string, rank: number): void {
@@ -173,18 +279,23 @@ export class Coordinator {
     return this.run;
   }
 
-  private finish(): void {
-    const run = this.requireRun();
+  private settle(status: CoordinatorSummary['status']): void {
+    if (this.settled) return;
+    this.settled = true;
+    const run = this.run;
     const summary: CoordinatorSummary = {
+      status, ...(this.failure === null ? {} : { error: this.failure.message }),
       experiment: this.config.experiment, model: this.config.model, loss: this.config.loss.preset ?? 'custom', backend: this.backend,
-      workers: run.plan.worldSize, epochs: run.history.length, steps: run.history.at(-1)?.step ?? 0,
-      ...accuracyFigures(run.history),
-      imagesPerSecond: run.totals.trainSeconds > 0 ? run.totals.trainImages / run.totals.trainSeconds : 0,
+      workers: this.membership.worldSize, epochs: run?.history.length ?? 0, steps: run?.committedStep ?? 0,
+      ...accuracyFigures(run?.history ?? []),
+      imagesPerSecond: run !== null && run.totals.trainSeconds > 0 ? run.totals.trainImages / run.totals.trainSeconds : 0,
       wallSeconds: (performance.now() - this.startedMs) / 1000,
-      allreduceSeconds: run.totals.allreduceSeconds, allreduceBytes: run.totals.allreduceBytes,
-      runDir: this.config.runDir, confidence: run.lastConfidence, history: run.history,
+      allreduceSeconds: run?.totals.allreduceSeconds ?? 0, allreduceBytes: run?.totals.allreduceBytes ?? 0,
+      restarts: 0, resizes: 0, workersLost: 0, secondsLost: 0, skippedSteps: 0, ...(run?.counters ?? {}),
+      samples: run?.accounts() ?? [],
+      runDir: this.config.runDir, confidence: run?.lastConfidence ?? { bins: [], meanMargin: 0, meanPy: 0 } as unknown as RunSummary['confidence'], history: run?.history ?? [],
     };
-    this.runDir.record({ type: 'summary', step: summary.steps, ...summary, history: undefined });
+    this.runDir.record({ type: 'summary', step: summary.steps, ...summary, history: undefined, samples: undefined });
     void this.runDir.flush().then(() => {
       this.membership.finish();
       this.resolveDone(summary);

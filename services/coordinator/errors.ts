@@ -3,7 +3,7 @@
  * status codes — applied only at the handler boundary (server.ts).
  */
 import { status } from '@grpc/grpc-js';
-import { ConfigError, EncourageError, InputError } from '../core/errors.js';
+import { ConfigError, EncourageError, InputError, describe } from '../core/errors.js';
 
 /** A message of another generation than the current one (a stale or premature worker). */
 export class StaleGenerationError extends EncourageError {
@@ -20,16 +20,22 @@ export class StaleGenerationError extends EncourageError {
 /** A worker id the coordinator does not know (never registered, or already removed). */
 export class UnknownWorkerError extends EncourageError {
   override readonly name = 'UnknownWorkerError';
-  constructor(readonly workerId: string) {
-    super(`unknown worker ${JSON.stringify(workerId)}`);
+  constructor(
+    readonly workerId: string,
+    readonly detail = 'never registered, or removed after a missed heartbeat deadline: register again',
+  ) {
+    super(`unknown worker ${JSON.stringify(workerId)} (${detail})`);
   }
 }
 
 /** The run cannot take another worker. */
 export class RunFullError extends EncourageError {
   override readonly name = 'RunFullError';
-  constructor(readonly maxWorkers: number) {
-    super(`the run already has its maximum of ${maxWorkers} workers`);
+  constructor(
+    readonly maxWorkers: number,
+    readonly detail = `the run already has its maximum of ${maxWorkers} workers`,
+  ) {
+    super(detail);
   }
 }
 
@@ -53,6 +59,26 @@ export class BadReportError extends EncourageError {
   }
 }
 
+/** A rank reported a NaN/Inf under `--on-nonfinite stop`: the run ends as failed. */
+export class NonFiniteError extends EncourageError {
+  override readonly name = 'NonFiniteError';
+  constructor(readonly detail: string) {
+    super(`non-finite values: ${detail}`);
+  }
+}
+
+/** Fewer than minWorkers re-joined within the rendezvous timeout: the run ends as failed. */
+export class StarvedError extends EncourageError {
+  override readonly name = 'StarvedError';
+  constructor(
+    readonly workers: number,
+    readonly minWorkers: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`only ${workers} of the required ${minWorkers} workers re-joined within ${timeoutMs} ms`);
+  }
+}
+
 /** Map an error to the gRPC status a handler returns. */
 export function grpcStatusOf(err: unknown): status {
   if (err instanceof StaleGenerationError) return status.FAILED_PRECONDITION;
@@ -61,6 +87,62 @@ export function grpcStatusOf(err: unknown): status {
   if (err instanceof JoinRejectedError) return status.PERMISSION_DENIED;
   if (err instanceof BadReportError || err instanceof ConfigError || err instanceof InputError) return status.INVALID_ARGUMENT;
   return status.INTERNAL;
+}
+
+// --- Kubernetes manifests (k8s/manifest-validation.ts) ---
+
+/** A Kubernetes object fails its schema: names the object, the failing field path and the problem. */
+export class ManifestInvalidError extends EncourageError {
+  override readonly name = 'ManifestInvalidError';
+  constructor(
+    /** `Kind namespace/name` (or `Kind name`), plus the source file when known. */
+    readonly object: string,
+    /** Dotted path of the failing field, e.g. `spec.optimizer.momentum` (`(root)` for the object). */
+    readonly path: string,
+    /** What is wrong, e.g. `must be < 1` or `unknown field`. */
+    readonly problem: string,
+    /** The offending value (undefined for a missing field). */
+    readonly value?: unknown,
+  ) {
+    super(`${object}: ${path}: ${problem}${value === undefined ? '' : ` (got ${describe(value)})`}`);
+  }
+}
+
+/** An object whose apiVersion/kind no schema is available for. */
+export class UnknownKindError extends EncourageError {
+  override readonly name = 'UnknownKindError';
+  constructor(
+    readonly apiVersion: unknown,
+    readonly kind: unknown,
+    readonly object: string,
+    readonly reason: string,
+  ) {
+    super(`${object}: no schema for apiVersion ${describe(apiVersion)} kind ${describe(kind)}: ${reason}`);
+  }
+}
+
+/** A CRD schema uses a construct the validator cannot check (e.g. CEL `x-kubernetes-validations`). */
+export class UnsupportedSchemaError extends EncourageError {
+  override readonly name = 'UnsupportedSchemaError';
+  constructor(
+    readonly crd: string,
+    readonly path: string,
+    readonly keyword: string,
+  ) {
+    super(`CRD ${crd}: ${path}: ${keyword} is not supported by the validator`);
+  }
+}
+
+/** A grpc.health.v1 probe got no answer (unreachable, deadline, unknown service). */
+export class HealthCheckError extends EncourageError {
+  override readonly name = 'HealthCheckError';
+  constructor(
+    readonly address: string,
+    readonly service: string,
+    readonly reason: string,
+  ) {
+    super(`health check of ${address} (service ${JSON.stringify(service)}) failed: ${reason}`);
+  }
 }
 
 /** A Kubernetes API call of the operator or the status writer failed. */

@@ -51,13 +51,18 @@ test('register, rendezvous, plans, merged reports, checkpoint upload and the sum
     const plans = await Promise.all([id0, id1].map((id) => call(client, 'GetEpochPlan', { workerId: id, generation: gen, epoch: 0 })));
     assert.equal(plans[0].trainIndices.length, 2 * 10 * 4, 'two steps of 10 int32 indices');
     const bins = config.confidenceEdges.length - 1;
-    const report = (id: string, rank: number, step: number) => ({
+    const planned = plans.map((p) => new Int32Array(new Uint8Array(p.trainIndices).buffer));
+    const indexSum = (rank: number, step: number) => planned[rank]!.subarray((step - 1) * 10, step * 10).reduce((a, b) => a + b, 0);
+    const report = (id: string, rank: number, step: number) => ({ indexSum: indexSum(rank, step), skipped: false,
       workerId: id, generation: gen, rank, step, epoch: 1, examples: 10, lossSum: 10 * (rank + 1), baseSum: 10, bonusSum: 10 * rank, correct: 5 + rank,
       binCounts: Array.from({ length: bins }, (_, b) => (b === 0 ? 10 : 0)), binGradNormSums: Array.from({ length: bins }, (_, b) => (b === 0 ? 3 : 0)),
       marginSum: 1, pySum: 1, paramGradNormHigh: Number.NaN, paramGradNormLow: Number.NaN, learningRate: 0.1,
       dataSeconds: 0.01, computeSeconds: 0.1, allreduceSeconds: 0.02, updateSeconds: 0.01, allreduceBytes: 1000,
     });
     await assert.rejects(call(client, 'ReportStep', { ...report(id0, 1, 1) }), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT, 'wrong rank');
+    // A rank that trained on other samples than planned is refused, naming the field.
+    await assert.rejects(call(client, 'ReportStep', { ...report(id0, 0, 1), indexSum: indexSum(0, 1) + 1 }), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && e.details.startsWith('indexSum'));
+    await assert.rejects(call(client, 'ReportStep', { ...report(id0, 0, 1), examples: 11 }), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && e.details.startsWith('examples'));
     for (const step of [1, 2]) await Promise.all([call(client, 'ReportStep', report(id0, 0, step)), call(client, 'ReportStep', report(id1, 1, step))]);
     // Rank 0 streams a checkpoint in several chunks; a non-zero rank may not.
     const ckpt = encodeCheckpoint({ meta: { kind: 'encourage-train', model: 'cnn-small', globalStep: 2, epoch: 1, position: 0, history: [] }, tensors: new Map([['w', { shape: [300_000], data: new Float32Array(300_000).fill(1.5) }]]) });
@@ -70,6 +75,15 @@ test('register, rendezvous, plans, merged reports, checkpoint upload and the sum
     const ack = await upload(id0, 2);
     assert.equal(Number(ack.step), 2);
     assert.equal((await new CheckpointStore(join(dir, 'checkpoints')).loadLatest())?.step, 2);
+    // The checkpoint streams back (FetchCheckpoint) byte for byte as written, with the coordinator's books in its metadata.
+    const fetched = await new Promise<Buffer>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      const s = (client as any).FetchCheckpoint({ workerId: id1, generation: gen }, { deadline: Date.now() + 10_000 });
+      s.on('data', (c: { data: Buffer }) => parts.push(c.data));
+      s.on('error', reject);
+      s.on('end', () => resolve(Buffer.concat(parts)));
+    });
+    assert.deepEqual(fetched, await new CheckpointStore(join(dir, 'checkpoints')).read(2));
     const evalReport = (id: string, rank: number) => ({ workerId: id, generation: gen, rank, epoch: 1, examples: 5, lossSum: 5, baseSum: 5, bonusSum: -1, correct: 3 + rank, binExamples: Array(bins).fill(0).map((_, b) => (b === 2 ? 5 : 0)), binCorrect: Array(bins).fill(0).map((_, b) => (b === 2 ? 3 + rank : 0)), paramsDigest: 'abc' });
     await Promise.all([call(client, 'ReportEval', evalReport(id0, 0)), call(client, 'ReportEval', evalReport(id1, 1))]);
     const summary = await coordinator.done;

@@ -12,6 +12,12 @@ import type { CheckpointChunk__Output } from '../core/proto/generated/encourage/
 import { MAX_CHECKPOINT_BYTES, MAX_MESSAGE_BYTES, WAIT_ASSIGNMENT_MAX_MS } from './config.js';
 import type { Coordinator } from './coordinator.js';
 import { BadReportError, grpcStatusOf } from './errors.js';
+import type { RoundReason } from './rendezvous/membership.js';
+import { serverCredentials, loadTls } from '../core/tls.js';
+
+const ROUND_REASONS: readonly RoundReason[] = ['membership-change', 'peer-failure', 'coordinator-lost', 'worker-lost'];
+/** Chunk size of a streamed checkpoint download. */
+const CHECKPOINT_CHUNK_BYTES = 1024 * 1024;
 
 export const COORDINATOR_SERVICE_NAME = 'encourage.v1.Coordinator';
 
@@ -64,8 +70,13 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
     }),
     DescribeRun: unary('DescribeRun', logger, (req) => c.describe(req.joinToken)),
     WaitAssignment: unary('WaitAssignment', logger, async (req, call) => {
-      const v = await c.waitAssignment(req.workerId, Number(req.knownGeneration), remainingMs(call, WAIT_ASSIGNMENT_MAX_MS));
-      return { generation: v.generation, assigned: v.assigned, rank: v.rank, worldSize: v.worldSize, ring: [...v.ring], startEpoch: 0, startStep: 0, restoreFromCheckpoint: false, finished: v.finished };
+      const reason = ROUND_REASONS.includes(req.reason as RoundReason) ? (req.reason as RoundReason) : 'peer-failure';
+      const v = await c.waitAssignment(req.workerId, Number(req.knownGeneration), remainingMs(call, WAIT_ASSIGNMENT_MAX_MS), Number(req.appliedStep), reason);
+      return {
+        generation: v.generation, assigned: v.assigned, rank: v.rank, worldSize: v.worldSize, ring: [...v.ring], finished: v.finished,
+        startEpoch: v.start?.epoch ?? 0, startStep: v.start?.step ?? 0, startPosition: v.start?.position ?? 0,
+        stateSourceRank: v.stateSourceRank ?? -1, restoreFromCheckpoint: v.restoreFromCheckpoint ?? false, stop: v.stop,
+      };
     }),
     Heartbeat: unary('Heartbeat', logger, (req) => c.heartbeat(req.workerId)),
     GetEpochPlan: unary('GetEpochPlan', logger, (req) => {
@@ -73,6 +84,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
       return {
         generation: Number(req.generation), epoch: p.epoch, trainIndices: int32Bytes(p.trainIndices), batchSize: c.config.batchSize,
         learningRates: Buffer.from(p.learningRates.buffer), firstStep: p.firstStep, evalIndices: int32Bytes(p.evalIndices), evaluate: p.evaluate, checkpointAtEnd: p.checkpointAtEnd,
+        startPosition: p.startPosition, stepExamples: int32Bytes(p.stepExamples), epochSamples: p.epochSamples,
       };
     }),
     ReportStep: unary('ReportStep', logger, async (r) => {
@@ -81,16 +93,16 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
         correct: r.correct, binCounts: r.binCounts, binGradNormSums: r.binGradNormSums, marginSum: r.marginSum, pySum: r.pySum,
         paramGradNormHigh: r.paramGradNormHigh, paramGradNormLow: r.paramGradNormLow, learningRate: r.learningRate,
         dataSeconds: r.dataSeconds, computeSeconds: r.computeSeconds, allreduceSeconds: r.allreduceSeconds, updateSeconds: r.updateSeconds,
-        allreduceBytes: Number(r.allreduceBytes),
+        allreduceBytes: Number(r.allreduceBytes), indexSum: r.indexSum, skipped: r.skipped,
       });
-      return { generation: c.membership.generation };
+      return { generation: c.membership.generation, ...c.pendingFlags() };
     }),
     ReportEval: unary('ReportEval', logger, async (r) => {
       await c.reportEval(r.workerId, Number(r.generation), {
         rank: r.rank, epoch: r.epoch, examples: r.examples, lossSum: r.lossSum, baseSum: r.baseSum, bonusSum: r.bonusSum,
         correct: r.correct, binExamples: r.binExamples, binCorrect: r.binCorrect, paramsDigest: r.paramsDigest,
       });
-      return { generation: c.membership.generation };
+      return { generation: c.membership.generation, ...c.pendingFlags() };
     }),
     UploadCheckpoint: (call, callback) => {
       const parts: Buffer[] = [];
@@ -124,9 +136,26 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
       });
     },
     Leave: unary('Leave', logger, (req) => {
-      c.leave(req.workerId, req.reason);
+      c.leave(req.workerId, req.reason, req.detail);
       return { generation: c.membership.generation };
     }),
+    FetchCheckpoint: (call) => {
+      const req = call.request;
+      c.fetchCheckpoint(req.workerId, Number(req.generation)).then(
+        ({ step, bytes }) => {
+          for (let offset = 0; offset < bytes.length; offset += CHECKPOINT_CHUNK_BYTES) {
+            call.write({ workerId: req.workerId, generation: req.generation, step, offset, totalBytes: bytes.length, data: bytes.subarray(offset, offset + CHECKPOINT_CHUNK_BYTES) });
+          }
+          call.end();
+        },
+        (err: unknown) => {
+          const code = grpcStatusOf(err);
+          const message = err instanceof Error ? err.message : String(err);
+          logger.warn({ method: 'FetchCheckpoint', code: grpc.status[code], message }, 'request rejected');
+          call.emit('error', { code, details: message, metadata: new grpc.Metadata() });
+        },
+      );
+    },
   };
 }
 
@@ -138,8 +167,8 @@ export async function startCoordinatorServer(c: Coordinator, logger: Logger): Pr
   const health = new HealthImplementation({ '': 'SERVING', [COORDINATOR_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${c.settings.host}:${c.settings.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err === null ? resolve(p) : reject(err)));
+    server.bindAsync(`${c.settings.host}:${c.settings.port}`, serverCredentials(loadTls(c.settings.tls)), (err, p) => (err === null ? resolve(p) : reject(err)));
   });
-  logger.info({ host: c.settings.host, port }, 'coordinator listening');
+  logger.info({ host: c.settings.host, port, tls: c.settings.tls === null ? 'off' : c.settings.tls.mutual ? 'mutual' : 'on' }, 'coordinator listening');
   return { server, port, health };
 }

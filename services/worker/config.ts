@@ -5,9 +5,15 @@
  */
 import * as os from 'node:os';
 import { ConfigError } from '../core/errors.js';
+import { parseTlsSettings, type TlsSettings } from '../core/tls.js';
 
 /** Port of the collective service; 0 picks a free one (fine when addresses are reported, as here). */
 export const DEFAULT_COLLECTIVE_PORT = 0;
+/**
+ * How long a worker keeps trying to reach a coordinator that went away (a restarting coordinator
+ * pod) before it gives up and exits non-zero.
+ */
+export const COORDINATOR_LOST_TIMEOUT_MS = 600_000;
 
 export interface WorkerConfig {
   /** host:port of the coordinator. */
@@ -22,6 +28,11 @@ export interface WorkerConfig {
   readonly collectiveHost: string;
   readonly collectivePort: number;
   readonly joinToken: string;
+  /** TLS for every gRPC connection of this worker (null: plaintext). */
+  readonly tls: TlsSettings | null;
+  readonly coordinatorLostTimeoutMs: number;
+  /** Chaos-test fail points (`ENCOURAGE_FAILPOINTS`, see failpoints.ts); empty in production. */
+  readonly failpoints: string;
 }
 
 /** Validate flags, falling back to the pod environment (ENCOURAGE_COORDINATOR, POD_NAME, POD_IP, …). */
@@ -43,6 +54,12 @@ export function parseWorkerConfig(raw: Record<string, unknown>, env: NodeJS.Proc
     collectiveHost: String(raw['collectiveHost'] ?? env['POD_IP'] ?? (loopback ? '127.0.0.1' : os.hostname())),
     collectivePort: int('collectivePort', raw['collectivePort'] ?? DEFAULT_COLLECTIVE_PORT, 0, 65535),
     joinToken: String(raw['joinToken'] ?? env['ENCOURAGE_JOIN_TOKEN'] ?? ''),
+    tls: parseTlsSettings({
+      tlsCa: raw['tlsCa'] ?? env['ENCOURAGE_TLS_CA'], tlsCert: raw['tlsCert'] ?? env['ENCOURAGE_TLS_CERT'], tlsKey: raw['tlsKey'] ?? env['ENCOURAGE_TLS_KEY'],
+      tlsMutual: raw['tlsMutual'] ?? (env['ENCOURAGE_TLS_MUTUAL'] === 'true' ? true : undefined), tlsServerName: raw['tlsServerName'] ?? env['ENCOURAGE_TLS_SERVER_NAME'],
+    }),
+    failpoints: env['ENCOURAGE_FAILPOINTS'] ?? '',
+    coordinatorLostTimeoutMs: int('coordinatorTimeoutMs', raw['coordinatorTimeoutMs'] ?? COORDINATOR_LOST_TIMEOUT_MS, 100, 24 * 3600 * 1000),
   };
 }
 

@@ -1,12 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Membership } from './membership.js';
+import { comparePods, Membership, type MembershipOptions, type RoundResult } from './membership.js';
 import { RunFullError, StaleGenerationError, UnknownWorkerError } from '../errors.js';
 
 const w = (pod: string, localIndex: number, port: number) => ({ collectiveAddress: `127.0.0.1:${port}`, pod, localIndex, backend: 'wasm' });
 
+/** Membership with test-friendly timeouts; collects completed rounds. */
+function membership(o: Partial<MembershipOptions> & Pick<MembershipOptions, 'minWorkers' | 'maxWorkers' | 'rendezvousGraceMs'>, rounds: RoundResult[] = []): Membership {
+  return new Membership({ heartbeatTimeoutMs: 60_000, rendezvousTimeoutMs: 60_000, onRound: (r) => rounds.push(r), ...o });
+}
+
 test('reaching maxWorkers assigns at once; ranks keep pods adjacent', async () => {
-  const m = new Membership({ minWorkers: 2, maxWorkers: 4, rendezvousGraceMs: 60_000 });
+  const m = membership({ minWorkers: 2, maxWorkers: 4, rendezvousGraceMs: 60_000 });
   const a = m.register(w('pod-b', 1, 1));
   const b = m.register(w('pod-a', 0, 2));
   const c = m.register(w('pod-b', 0, 3));
@@ -23,7 +28,7 @@ test('reaching maxWorkers assigns at once; ranks keep pods adjacent', async () =
 });
 
 test('minWorkers plus the grace period starts a smaller ring', async () => {
-  const m = new Membership({ minWorkers: 2, maxWorkers: 8, rendezvousGraceMs: 50 });
+  const m = membership({ minWorkers: 2, maxWorkers: 8, rendezvousGraceMs: 50 });
   const a = m.register(w('p', 0, 1));
   const none = await m.waitForAssignment(a, 0, 80);
   assert.equal(none.assigned, false, 'one worker is below minWorkers');
@@ -37,11 +42,77 @@ test('minWorkers plus the grace period starts a smaller ring', async () => {
 });
 
 test('stale generations and unknown workers are rejected with the values', () => {
-  const m = new Membership({ minWorkers: 1, maxWorkers: 1, rendezvousGraceMs: 10 });
+  const m = membership({ minWorkers: 1, maxWorkers: 1, rendezvousGraceMs: 10 });
   const a = m.register(w('p', 0, 1));
   assert.equal(m.generation, 1);
   assert.doesNotThrow(() => m.check(a, 1));
   assert.throws(() => m.check(a, 0), (e: unknown) => e instanceof StaleGenerationError && e.got === 0 && e.current === 1);
   assert.throws(() => m.check('nobody', 1), UnknownWorkerError);
+  m.close();
+});
+
+test('pods order naturally: worker-2 before worker-10', () => {
+  assert.ok(comparePods('exp-worker-2', 'exp-worker-10') < 0);
+  assert.ok(comparePods('a', 'b') < 0);
+});
+
+test('a lost worker (missed heartbeats) opens an aborting round; survivors re-join with their applied steps', async () => {
+  let now = 0;
+  const rounds: RoundResult[] = [];
+  const lost: string[] = [];
+  const m = membership({ minWorkers: 1, maxWorkers: 3, rendezvousGraceMs: 0, heartbeatTimeoutMs: 1_000, now: () => now, onLost: (x) => lost.push(x.workerId) }, rounds);
+  const ids = [m.register(w('p', 0, 1)), m.register(w('p', 1, 2)), m.register(w('p', 2, 3))];
+  assert.equal(m.generation, 1);
+  now = 900;
+  m.touch(ids[0]!);
+  m.touch(ids[1]!);
+  now = 1_500;
+  m.sweep();
+  assert.deepEqual(lost, [ids[2]]);
+  assert.deepEqual(m.pending, { reason: 'worker-lost', abort: true });
+  assert.throws(() => m.check(ids[2]!, 1), UnknownWorkerError);
+  m.arrive(ids[0]!, 1, 41, 'peer-failure');
+  assert.equal(m.generation, 1, 'waits for the other survivor');
+  m.arrive(ids[1]!, 1, 42, 'peer-failure');
+  assert.equal(m.generation, 2);
+  assert.equal(m.pending, null);
+  const r = rounds.at(-1)!;
+  assert.equal(r.reason, 'worker-lost');
+  assert.deepEqual(r.ranks, [ids[0], ids[1]]);
+  assert.deepEqual([...r.applied.values()], [41, 42]);
+  assert.equal((await m.waitForAssignment(ids[1]!, 1, 10)).rank, 1);
+  m.close();
+});
+
+test('a late joiner opens a graceful round; leaving shrinks the ring', async () => {
+  const rounds: RoundResult[] = [];
+  const m = membership({ minWorkers: 1, maxWorkers: 2, rendezvousGraceMs: 0 }, rounds);
+  const a = m.register(w('p', 0, 1));
+  assert.equal((await m.waitForAssignment(a, 0, 1_000)).generation, 1, 'the grace period (0 ms) passed');
+  const b = m.register(w('p', 1, 2));
+  assert.deepEqual(m.pending, { reason: 'join', abort: false }, 'the ring finishes its step first');
+  assert.equal(m.view(b).assigned, false);
+  m.arrive(a, 1, 10, 'membership-change');
+  assert.equal(m.generation, 2);
+  assert.deepEqual(rounds.at(-1)!.applied, new Map([[a, 10], [b, -1]]), 'the newcomer holds no state');
+  assert.throws(() => m.register(w('p', 2, 3)), RunFullError);
+  m.leave(b);
+  assert.deepEqual(m.pending, { reason: 'leave', abort: false });
+  m.arrive(a, 2, 12, 'membership-change');
+  assert.equal(m.generation, 3);
+  assert.equal(m.worldSize, 1);
+  m.close();
+});
+
+test('a round whose members stay silent evicts them at the rendezvous deadline; too few workers starve the run', async () => {
+  const starved: number[] = [];
+  const m = membership({ minWorkers: 2, maxWorkers: 2, rendezvousGraceMs: 0, rendezvousTimeoutMs: 50, onStarved: (n) => starved.push(n) });
+  const a = m.register(w('p', 0, 1));
+  const b = m.register(w('p', 1, 2));
+  m.arrive(a, 1, 5, 'peer-failure');
+  await new Promise((r) => setTimeout(r, 120));
+  assert.throws(() => m.member(b), UnknownWorkerError);
+  assert.deepEqual(starved, [1]);
+  assert.equal(m.generation, 1, 'no ring below minWorkers');
   m.close();
 });

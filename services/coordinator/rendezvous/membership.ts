@@ -1,11 +1,15 @@
 /**
- * Membership and rendezvous (the torchrun/TorchElastic model): workers register, and once
- * `minWorkers` are in, the coordinator waits a short grace period for more (up to `maxWorkers`)
- * before it assigns ranks, a ring order and a new *generation*. Every later membership change
- * bumps the generation; messages of other generations are rejected (see errors.ts).
+ * Membership and rendezvous (the TorchElastic model): workers register; once `minWorkers` are in,
+ * the coordinator waits a short grace period for more (up to `maxWorkers`) and forms the first
+ * ring — generation 1. Every later change of the ring goes through a *round*: it opens when a
+ * worker joins, leaves, is lost (heartbeat deadline) or reports a failed collective; every live
+ * member then re-joins (`arrive`), and when all have, the arrived workers form the next ring and
+ * the generation increases. Messages of other generations are rejected (see errors.ts), so a
+ * slow, partitioned or resumed-from-SIGSTOP worker can never act on a stale ring.
  *
- * Ring order puts the ranks of one pod next to each other, so in a ring all-reduce only the pod
- * boundaries cross the network (as NCCL orders rings by topology).
+ * Ring order puts the ranks of one pod next to each other (pods in natural order, so pod-10
+ * follows pod-9), so in a ring all-reduce only the pod boundaries cross the network (as NCCL
+ * orders rings by topology).
  */
 import { randomUUID } from 'node:crypto';
 import { RunFullError, StaleGenerationError, UnknownWorkerError } from '../errors.js';
@@ -33,30 +37,69 @@ export interface AssignmentView {
   readonly finished: boolean;
 }
 
+/** Why a round was opened (logged, and counted as a restart unless it is a plain resize). */
+export type RoundReason = 'initial' | 'join' | 'leave' | 'membership-change' | 'worker-lost' | 'peer-failure' | 'coordinator-lost' | 'stop';
+
+/** Reasons that make every worker abandon its current step at once (a peer is gone). */
+export const ABORTING_REASONS: readonly RoundReason[] = ['worker-lost', 'peer-failure', 'coordinator-lost'];
+
+export interface RoundResult {
+  readonly generation: number;
+  readonly reason: RoundReason;
+  /** Worker ids in rank order. */
+  readonly ranks: readonly string[];
+  /** Global step of the state each worker holds (-1: none). */
+  readonly applied: ReadonlyMap<string, number>;
+  readonly startedMs: number;
+}
+
 export interface MembershipOptions {
   readonly minWorkers: number;
   readonly maxWorkers: number;
-  /** How long to wait for more workers once `minWorkers` are in (torchrun's "last call"). */
+  /** How long the first rendezvous waits for more than `minWorkers` (torchrun's "last call"). */
   readonly rendezvousGraceMs: number;
+  /** A member not heard from for this long is lost. */
+  readonly heartbeatTimeoutMs: number;
+  /** A round still incomplete after this long evicts the members that did not re-join. */
+  readonly rendezvousTimeoutMs: number;
+  /** Called when a round completes, before any waiter sees the new generation. */
+  readonly onRound: (result: RoundResult) => void;
+  /** Called when a ranked member is declared lost. */
+  readonly onLost?: (member: Member, reason: string) => void;
+  /** Called when a round timed out with fewer than `minWorkers`. */
+  readonly onStarved?: (arrived: number) => void;
   readonly now?: () => number;
+}
+
+interface Round {
+  readonly reason: RoundReason;
+  abort: boolean;
+  readonly startedMs: number;
+  readonly arrived: Map<string, number>;
 }
 
 export class Membership {
   private readonly members = new Map<string, Member>();
   /** Worker ids in rank order for the current generation. */
   private ranks: string[] = [];
+  /** Their collective addresses (kept when a ranked member is evicted mid-generation). */
+  private ring: string[] = [];
   private seq = 0;
   private _generation = 0;
   private finished = false;
+  private round: Round | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
   private readonly waiters = new Set<() => void>();
   private readonly now: () => number;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly options: MembershipOptions) {
     if (options.minWorkers < 1 || options.maxWorkers < options.minWorkers) {
       throw new RangeError(`need 1 ≤ minWorkers (${options.minWorkers}) ≤ maxWorkers (${options.maxWorkers})`);
     }
     this.now = options.now ?? Date.now;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(options.heartbeatTimeoutMs / 4)));
+    this.sweeper.unref();
   }
 
   get generation(): number {
@@ -72,14 +115,28 @@ export class Membership {
     return this.ranks;
   }
 
-  /** Add a worker; starts (or completes) the rendezvous. */
+  /** Live members (ranked or waiting to join). */
+  get size(): number {
+    return this.members.size;
+  }
+
+  /** The open round, if any: workers learn of it from heartbeats and report acks. */
+  get pending(): { readonly reason: RoundReason; readonly abort: boolean } | null {
+    return this.round === null ? null : { reason: this.round.reason, abort: this.round.abort };
+  }
+
+  /** Add a worker; it takes part in the next round (or the first rendezvous). */
   register(worker: WorkerDescriptor): string {
-    if (this.members.size >= this.options.maxWorkers || (this._generation > 0 && this.ranks.length > 0)) {
-      throw new RunFullError(this.options.maxWorkers);
-    }
+    if (this.finished) throw new RunFullError(this.options.maxWorkers, 'the run has finished');
+    if (this.members.size >= this.options.maxWorkers) throw new RunFullError(this.options.maxWorkers);
     const workerId = randomUUID();
     this.members.set(workerId, { ...worker, workerId, joinedSeq: this.seq++, lastSeenMs: this.now() });
-    this.maybeAssign();
+    if (this._generation === 0) this.maybeFirstRing();
+    else {
+      this.open('join', false);
+      this.round!.arrived.set(workerId, -1);
+      this.maybeComplete();
+    }
     return workerId;
   }
 
@@ -93,7 +150,7 @@ export class Membership {
   rankOf(workerId: string): number {
     this.member(workerId);
     const rank = this.ranks.indexOf(workerId);
-    if (rank < 0) throw new UnknownWorkerError(workerId);
+    if (rank < 0) throw new UnknownWorkerError(workerId, 'not in the current ring');
     return rank;
   }
 
@@ -110,29 +167,56 @@ export class Membership {
     this.member(workerId).lastSeenMs = this.now();
   }
 
+  /**
+   * A worker asks for its assignment. A ranked worker that already knows the current generation
+   * is re-joining (it finished a step that raised the rendezvous flag, or its collective failed):
+   * that opens a round if none is open, and counts as its arrival with the state it holds.
+   */
+  arrive(workerId: string, knownGeneration: number, appliedStep: number, reason: RoundReason): void {
+    const m = this.member(workerId);
+    m.lastSeenMs = this.now();
+    if (this._generation === 0 || this.finished) return;
+    const ranked = this.ranks.includes(workerId);
+    if (ranked && knownGeneration !== this._generation) return; // it has not seen its assignment yet
+    if (this.round === null) this.open(reason, ABORTING_REASONS.includes(reason));
+    this.round!.arrived.set(workerId, ranked ? appliedStep : -1);
+    this.maybeComplete();
+  }
+
+  /** Open a round (no-op when one is open; `abort` escalates an open graceful round). */
+  open(reason: RoundReason, abort: boolean): void {
+    if (this.round === null) {
+      const round: Round = { reason, abort, startedMs: this.now(), arrived: new Map() };
+      this.round = round;
+      const timer = setTimeout(() => this.timeoutRound(round), this.options.rendezvousTimeoutMs);
+      timer.unref();
+    } else if (abort) this.round.abort = true;
+    this.notify();
+  }
+
   /** What the worker should do now. */
   view(workerId: string): AssignmentView {
     this.member(workerId);
     const rank = this.ranks.indexOf(workerId);
-    const ring = this.ranks.map((id) => this.members.get(id)!.collectiveAddress);
-    return { generation: this._generation, assigned: rank >= 0, rank: Math.max(rank, 0), worldSize: this.ranks.length, ring, finished: this.finished };
+    return { generation: this._generation, assigned: rank >= 0, rank: Math.max(rank, 0), worldSize: this.ranks.length, ring: [...this.ring], finished: this.finished };
   }
 
-  /** Resolve when the worker's view differs from `knownGeneration` (or at `timeoutMs`). */
+  /** Resolve when the worker has an assignment newer than `knownGeneration`, the run finished, or at `timeoutMs`. */
   async waitForAssignment(workerId: string, knownGeneration: number, timeoutMs: number): Promise<AssignmentView> {
     const ready = () => {
+      if (!this.members.has(workerId)) return true;
       const v = this.view(workerId);
       return v.finished || (v.assigned && v.generation !== knownGeneration);
     };
     if (!ready()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, timeoutMs);
+        const waiters = this.waiters;
         function done(): void {
           clearTimeout(timer);
           waiters.delete(check);
           resolve();
         }
-        const waiters = this.waiters;
         const check = () => {
           if (ready()) done();
         };
@@ -142,40 +226,100 @@ export class Membership {
     return this.view(workerId);
   }
 
+  /** A worker leaves; a ranked one shrinks the ring at the step boundary the others are reaching. */
+  leave(workerId: string): void {
+    const ranked = this.ranks.includes(workerId);
+    this.member(workerId);
+    this.members.delete(workerId);
+    this.round?.arrived.delete(workerId);
+    if (ranked && !this.finished) this.open('leave', false);
+    this.maybeComplete();
+  }
+
+  /** Declare members silent for longer than the heartbeat deadline lost. */
+  sweep(): void {
+    const deadline = this.now() - this.options.heartbeatTimeoutMs;
+    for (const m of [...this.members.values()]) {
+      if (m.lastSeenMs >= deadline) continue;
+      this.evict(m, `no heartbeat for ${this.now() - m.lastSeenMs} ms`);
+    }
+  }
+
   /** The run is over: wake every waiter so workers can exit. */
   finish(): void {
     this.finished = true;
+    this.round = null;
     this.notify();
   }
 
   /** Stop timers (coordinator shutdown). */
   close(): void {
+    clearInterval(this.sweeper);
     if (this.graceTimer !== null) clearTimeout(this.graceTimer);
     this.graceTimer = null;
     this.finish();
   }
 
-  private maybeAssign(): void {
-    const n = this.members.size;
-    if (this._generation > 0 || n < this.options.minWorkers) return;
-    if (n >= this.options.maxWorkers) {
-      this.assign();
-      return;
+  private evict(m: Member, why: string): void {
+    const ranked = this.ranks.includes(m.workerId);
+    this.members.delete(m.workerId);
+    this.round?.arrived.delete(m.workerId);
+    if (ranked && !this.finished) {
+      this.options.onLost?.(m, why);
+      this.open('worker-lost', true);
     }
-    if (this.graceTimer === null) this.graceTimer = setTimeout(() => this.assign(), this.options.rendezvousGraceMs);
+    this.maybeComplete();
   }
 
-  private assign(): void {
+  private timeoutRound(round: Round): void {
+    if (this.round !== round) return;
+    for (const m of [...this.members.values()]) if (!round.arrived.has(m.workerId)) this.evict(m, `did not re-join within ${this.options.rendezvousTimeoutMs} ms`);
+    if (this.round === round && round.arrived.size < this.options.minWorkers) this.options.onStarved?.(round.arrived.size);
+  }
+
+  private maybeFirstRing(): void {
+    const n = this.members.size;
+    if (n < this.options.minWorkers) return;
+    if (n >= this.options.maxWorkers) {
+      this.formRing('initial', new Map([...this.members.keys()].map((id) => [id, -1])), this.now());
+      return;
+    }
+    if (this.graceTimer === null) {
+      this.graceTimer = setTimeout(() => {
+        this.graceTimer = null;
+        if (this._generation === 0 && this.members.size >= this.options.minWorkers) this.formRing('initial', new Map([...this.members.keys()].map((id) => [id, -1])), this.now());
+      }, this.options.rendezvousGraceMs);
+    }
+  }
+
+  private maybeComplete(): void {
+    const round = this.round;
+    if (round === null || this.finished) return;
+    const everyone = [...this.members.keys()].every((id) => round.arrived.has(id));
+    if (!everyone || round.arrived.size < this.options.minWorkers) return;
+    this.round = null;
+    this.formRing(round.reason, round.arrived, round.startedMs);
+  }
+
+  private formRing(reason: RoundReason, arrived: ReadonlyMap<string, number>, startedMs: number): void {
     if (this.graceTimer !== null) clearTimeout(this.graceTimer);
     this.graceTimer = null;
-    this.ranks = [...this.members.values()]
-      .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : a.localIndex - b.localIndex || a.joinedSeq - b.joinedSeq))
+    this.ranks = [...arrived.keys()]
+      .map((id) => this.members.get(id)!)
+      .sort((a, b) => comparePods(a.pod, b.pod) || a.localIndex - b.localIndex || a.joinedSeq - b.joinedSeq)
       .map((m) => m.workerId);
+    this.ring = this.ranks.map((id) => this.members.get(id)!.collectiveAddress);
     this._generation++;
+    this.options.onRound({ generation: this._generation, reason, ranks: [...this.ranks], applied: new Map(arrived), startedMs });
     this.notify();
   }
 
   private notify(): void {
     for (const w of [...this.waiters]) w();
   }
+}
+
+/** Natural order of pod names: numeric runs compare as numbers (worker-2 < worker-10). */
+export function comparePods(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
 }

@@ -1,38 +1,29 @@
 /**
  * The run as the coordinator sees it: it merges every rank's per-step and evaluation sums into one
- * history (the same `metrics.jsonl` records as a single-process run), writes checkpoints that rank 0
- * streams in, and resolves the run's summary when the last epoch is evaluated.
+ * history (the same `metrics.jsonl` records as a single-process run), writes the checkpoints rank 0
+ * streams in, and decides — at every rendezvous round — where the new ring resumes: from the most
+ * advanced in-memory state a re-joining worker holds (elastic Horovod's "restore from the last
+ * commit"), else from the newest checkpoint, else from the seeded initialisation.
+ *
+ * A step is committed when every rank of the ring has reported it; after a lost rank, the steps a
+ * survivor has already applied are finalised from the reports that arrived (`partial`).
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { decodeCheckpoint } from '../../core/checkpoint/checkpoint-file.js';
+import { decodeCheckpoint, type Checkpoint } from '../../core/checkpoint/checkpoint-file.js';
 import type { CheckpointStore } from '../../core/checkpoint/checkpoint-store.js';
-import type { EpochRecord, TrainCheckpointMeta } from '../../core/training/checkpoint-meta.js';
+import type { EpochRecord, RunLineage, TrainCheckpointMeta } from '../../core/training/checkpoint-meta.js';
 import { ConfidenceAccumulator, type ConfidenceTable } from '../../core/training/confidence.js';
-import type { EvalSums, LossSums } from '../../core/training/loss-sums.js';
+import type { EvalSums } from '../../core/training/loss-sums.js';
 import type { TrainConfig } from '../../core/training/train-config.js';
 import type { RunDir } from '../../core/training/run-dir.js';
 import { BadReportError } from '../errors.js';
-import { evaluatesAfter, stepsPerEpoch, type PlanContext } from '../planner/epoch-planner.js';
+import { epochOrder, evaluatesAfter, rankExamples, stepIndexSum, stepSpan, stepsPerEpoch, type Cursor, type PlanContext } from '../planner/epoch-planner.js';
+import { ABORTING_REASONS, type RoundReason } from '../rendezvous/membership.js';
+import { RunLedger, type EpochAccount } from './run-ledger.js';
+import { mergeStepReports, type StepSums } from './step-merge.js';
 
-/** One rank's report of one step (the StepReport message, decoded). */
-export interface StepSums extends LossSums {
-  rank: number;
-  step: number;
-  epoch: number;
-  binCounts: number[];
-  binGradNormSums: number[];
-  marginSum: number;
-  pySum: number;
-  paramGradNormHigh: number;
-  paramGradNormLow: number;
-  learningRate: number;
-  dataSeconds: number;
-  computeSeconds: number;
-  allreduceSeconds: number;
-  updateSeconds: number;
-  allreduceBytes: number;
-}
+export type { StepSums } from './step-merge.js';
 
 /** One rank's evaluation sums (the EvalReport message, decoded). */
 export interface EvalSumsReport extends EvalSums {
@@ -48,17 +39,53 @@ export interface RunTotals {
   allreduceBytes: number;
 }
 
-/** Emits `step` ({step, epoch, stepsPerEpoch, loss, accuracy, imagesPerSecond}), `epoch` (EpochRecord) and `finished`. */
+/** Elastic figures of the run (in the summary and in checkpoints). */
+export interface RunCounters {
+  /** Recoveries from a lost worker, failed collective or coordinator restart. */
+  restarts: number;
+  /** Ring changes by a worker joining or leaving cleanly. */
+  resizes: number;
+  workersLost: number;
+  /** Wall time without committed progress because of failures (detection, rendezvous, redone work). */
+  secondsLost: number;
+  skippedSteps: number;
+}
+
+/** Where a new ring starts and how its ranks get their state. */
+export interface ResumePoint {
+  readonly start: Cursor;
+  /** Rank whose in-memory state all ranks adopt; -1: checkpoint or seeded initialisation. */
+  readonly stateSourceRank: number;
+  readonly restoreFromCheckpoint: boolean;
+}
+
+interface CachedCheckpoint {
+  readonly step: number;
+  readonly meta: TrainCheckpointMeta;
+}
+
+/** Emits `step` ({step, epoch, stepsPerEpoch, loss, accuracy, imagesPerSecond}), `epoch` (EpochRecord), `checkpoint` and `finished`. */
 export class RunState extends EventEmitter {
-  readonly history: EpochRecord[] = [];
+  history: EpochRecord[] = [];
   readonly totals: RunTotals = { trainSeconds: 0, trainImages: 0, allreduceSeconds: 0, allreduceBytes: 0 };
+  readonly counters: RunCounters = { restarts: 0, resizes: 0, workersLost: 0, secondsLost: 0, skippedSteps: 0 };
   lastConfidence: ConfidenceTable;
   lastCheckpointStep: number | null = null;
   finished = false;
+  /** Highest committed global step. */
+  committedStep = 0;
+  private ledger: RunLedger;
+  private worldSize = 0;
+  private generation = 0;
+  private readonly closed = new Set<number>();
   private readonly steps = new Map<number, StepSums[]>();
   private readonly evals = new Map<number, EvalSumsReport[]>();
   private epochTrain = { loss: 0, base: 0, bonus: 0, correct: 0, examples: 0, seconds: 0 };
   private epochConfidence: ConfidenceAccumulator;
+  private checkpoint: CachedCheckpoint | null = null;
+  private lastCommitMs = Date.now();
+  private lostSinceMs: number | null = null;
+  private orders = new Map<number, Int32Array>();
 
   constructor(
     readonly config: TrainConfig,
@@ -68,20 +95,150 @@ export class RunState extends EventEmitter {
     private readonly logger: Logger,
   ) {
     super();
+    this.ledger = new RunLedger(plan);
     this.epochConfidence = new ConfidenceAccumulator(config.confidenceEdges);
     this.lastConfidence = this.epochConfidence.table();
   }
 
+  /** Steps per epoch of the current ring (progress displays). */
   get stepsPerEpoch(): number {
-    return stepsPerEpoch(this.plan);
+    return stepsPerEpoch(this.plan, Math.max(1, this.worldSize));
+  }
+
+  /** Start of the current generation's training. */
+  get segmentStart(): Cursor {
+    return this.ledger.current?.start ?? { step: 0, epoch: 0, position: 0 };
+  }
+
+  /** Per-epoch sample accounting of the committed lineage. */
+  accounts(): EpochAccount[] {
+    return this.ledger.accounts(this.committedStep);
+  }
+
+  /**
+   * Continue a run from a checkpoint loaded at start-up (a restarted coordinator): its books are
+   * adopted and metrics recorded after it are dropped; the first ring restores from it.
+   */
+  resumeFrom(step: number, meta: TrainCheckpointMeta): void {
+    this.adopt({ step, meta });
+    this.logged(this.runDir.truncateAfter(step));
+    this.counters.restarts++;
+    this.lostSinceMs = meta.lineage?.savedAtMs ?? Date.now();
+    this.logger.info({ step, epoch: meta.epoch + 1, position: meta.position }, 'resuming the run from its checkpoint');
+  }
+
+  /** Roll the run's books back to a checkpoint (its history, lineage and counters). */
+  private adopt(ckpt: CachedCheckpoint): void {
+    const lineage: RunLineage | undefined = ckpt.meta.lineage;
+    this.checkpoint = ckpt;
+    this.lastCheckpointStep = ckpt.step;
+    this.committedStep = ckpt.step;
+    this.history = [...ckpt.meta.history];
+    this.totals.trainSeconds = ckpt.meta.trainSeconds;
+    this.totals.trainImages = ckpt.meta.trainImages;
+    this.closed.clear();
+    for (const e of lineage?.closedEpochs ?? ckpt.meta.history.map((h) => h.epoch)) this.closed.add(e - 1);
+    if (lineage !== undefined) {
+      Object.assign(this.counters, { restarts: lineage.restarts, resizes: lineage.resizes, workersLost: lineage.workersLost, secondsLost: lineage.secondsLost, skippedSteps: lineage.skippedSteps });
+      this.totals.allreduceSeconds = lineage.allreduceSeconds;
+      this.totals.allreduceBytes = lineage.allreduceBytes;
+      this.ledger = RunLedger.from(this.plan, lineage.segments);
+    } else {
+      this.ledger = RunLedger.from(this.plan, [{ generation: 0, worldSize: Math.max(1, ckpt.meta.worldSize), start: { step: ckpt.step, epoch: ckpt.meta.epoch, position: ckpt.meta.position } }]);
+    }
+    this.steps.clear();
+    this.evals.clear();
+    this.resetEpochSums();
+  }
+
+  /**
+   * A rendezvous round completed: decide where the new ring resumes. `applied` lists, in rank
+   * order, the global step of the state each member holds (-1: none).
+   */
+  beginGeneration(generation: number, reason: RoundReason, applied: readonly number[]): ResumePoint {
+    const best = Math.max(-1, ...applied);
+    let stateSourceRank = -1;
+    let restoreFromCheckpoint = false;
+    if (best >= 0 && best >= this.committedStep) {
+      stateSourceRank = applied.indexOf(best);
+      this.finalizeThrough(best);
+    } else if (this.checkpoint !== null && (this.committedStep > 0 || best < 0)) {
+      if (this.committedStep !== this.checkpoint.step) this.logger.warn({ committed: this.committedStep, checkpoint: this.checkpoint.step }, 'no re-joining worker holds the committed state: rolling back to the checkpoint');
+      this.adopt(this.checkpoint);
+      restoreFromCheckpoint = true;
+      this.logged(this.runDir.truncateAfter(this.checkpoint.step));
+    } else if (this.committedStep > 0) {
+      this.logger.warn({ committed: this.committedStep }, 'no state and no checkpoint survived: restarting the run from its initialisation');
+      this.adopt({ step: 0, meta: { history: [], trainSeconds: 0, trainImages: 0, epoch: 0, position: 0, worldSize: applied.length } as unknown as TrainCheckpointMeta });
+      this.checkpoint = null;
+      this.lastCheckpointStep = null;
+      this.logged(this.runDir.truncateAfter(0));
+    }
+    let start = this.ledger.cursorAt(this.committedStep);
+    if (start.position >= this.plan.epochSamples && this.closed.has(start.epoch)) start = { step: start.step, epoch: start.epoch + 1, position: 0 };
+    this.steps.clear();
+    this.evals.clear();
+    this.ledger.begin(generation, applied.length, start);
+    this.worldSize = applied.length;
+    this.generation = generation;
+    if (ABORTING_REASONS.includes(reason)) {
+      this.counters.restarts++;
+      this.lostSinceMs ??= this.lastCommitMs;
+    } else if (reason !== 'initial' && reason !== 'stop') this.counters.resizes++;
+    this.runDir.record({ type: 'rendezvous', step: start.step, generation, reason, workers: applied.length, epoch: start.epoch + 1, position: start.position, stateSourceRank, restoreFromCheckpoint });
+    this.logger.info({ generation, reason, workers: applied.length, start, stateSourceRank, restoreFromCheckpoint }, 'new ring');
+    if (start.epoch >= this.config.epochs && !this.finished) this.markFinished();
+    return { start, stateSourceRank, restoreFromCheckpoint };
+  }
+
+  /** A rank lost by heartbeat or rendezvous deadline. */
+  countLost(): void {
+    this.counters.workersLost++;
+    this.lostSinceMs ??= this.lastCommitMs;
+  }
+
+  /** Commit (partially, from the reports that arrived) every pending step up to `step`; forget the rest. */
+  private finalizeThrough(step: number): void {
+    for (const k of [...this.steps.keys()].sort((a, b) => a - b)) {
+      const list = this.steps.get(k)!;
+      this.steps.delete(k);
+      if (k <= step && k === this.committedStep + 1) this.commit(list);
+    }
+    // Steps no report of which arrived (every reporter died) still happened on the survivors.
+    if (step > this.committedStep) this.committedStep = step;
+    this.maybeCloseUnevaluated();
+  }
+
+  private order(epoch: number): Int32Array {
+    let o = this.orders.get(epoch);
+    if (o === undefined) {
+      if (this.orders.size > 2) this.orders.clear();
+      o = epochOrder(this.plan, epoch);
+      this.orders.set(epoch, o);
+    }
+    return o;
   }
 
   /** Add one rank's step report; when every rank has reported the step, merge and record it. */
-  async reportStep(r: StepSums): Promise<void> {
+  reportStep(r: StepSums): void {
     const bins = this.config.confidenceEdges.length - 1;
     if (r.binCounts.length !== bins || r.binGradNormSums.length !== bins) throw new BadReportError(`expected ${bins} confidence bins`, 'binCounts', r.binCounts.length);
+    if (r.step <= this.committedStep || r.step <= this.segmentStart.step) throw new BadReportError(`already committed (committed through step ${this.committedStep})`, 'step', r.step);
+    let before = this.ledger.cursorAt(r.step - 1);
+    if (before.position >= this.plan.epochSamples) before = { step: before.step, epoch: before.epoch + 1, position: 0 };
+    if (before.epoch >= this.config.epochs) throw new BadReportError(`beyond the run's ${this.config.epochs} epochs`, 'step', r.step);
+    if (r.epoch !== before.epoch + 1) throw new BadReportError(`step ${r.step} belongs to epoch ${before.epoch + 1}`, 'epoch', r.epoch);
+    const span = stepSpan(this.plan, before.position, this.worldSize);
+    const examples = rankExamples(span, this.worldSize, r.rank);
+    if (r.examples !== examples) throw new BadReportError(`rank ${r.rank} should have trained on ${examples} examples in step ${r.step}`, 'examples', r.examples);
+    const indexSum = stepIndexSum(this.order(before.epoch), this.plan, before.position, this.worldSize, r.rank);
+    if (r.indexSum !== indexSum) throw new BadReportError(`rank ${r.rank} trained on other samples than planned for step ${r.step} (index sum ${indexSum})`, 'indexSum', r.indexSum);
     const list = this.gather(this.steps, r.step, r, 'step');
-    if (list !== null) await this.mergeStep(list);
+    if (list !== null) {
+      if (r.step !== this.committedStep + 1) throw new BadReportError(`complete before step ${this.committedStep + 1}`, 'step', r.step);
+      this.commit(list);
+      this.maybeCloseUnevaluated();
+    }
   }
 
   /**
@@ -89,11 +246,11 @@ export class RunState extends EventEmitter {
    * arrived (and forgets them), else null. Rejects ranks out of range and duplicates.
    */
   private gather<T extends { rank: number }>(pending: Map<number, T[]>, key: number, report: T, field: 'step' | 'epoch'): T[] | null {
-    if (report.rank >= this.plan.worldSize) throw new BadReportError(`rank out of range for world size ${this.plan.worldSize}`, 'rank', report.rank);
+    if (report.rank >= this.worldSize) throw new BadReportError(`rank out of range for world size ${this.worldSize}`, 'rank', report.rank);
     const list = pending.get(key) ?? [];
     if (list.some((x) => x.rank === report.rank)) throw new BadReportError(`duplicate report from rank ${report.rank}`, field, key);
     list.push(report);
-    if (list.length < this.plan.worldSize) {
+    if (list.length < this.worldSize) {
       pending.set(key, list);
       return null;
     }
@@ -101,52 +258,44 @@ export class RunState extends EventEmitter {
     return list;
   }
 
-  private async mergeStep(list: StepSums[]): Promise<void> {
-    const sum = (f: (s: StepSums) => number) => list.reduce((a, s) => a + f(s), 0);
-    const first = list[0]!;
-    const examples = sum((s) => s.examples);
-    const acc = new ConfidenceAccumulator(this.config.confidenceEdges);
-    for (const s of list) {
-      s.binCounts.forEach((c, b) => (acc.counts[b]! += c));
-      s.binGradNormSums.forEach((g, b) => (acc.gradNormSums[b]! += g));
-      acc.marginSum += s.marginSum;
-      acc.pySum += s.pySum;
-      acc.examples += s.examples;
+  private commit(list: StepSums[]): void {
+    const m = mergeStepReports(this.config.confidenceEdges, list, this.worldSize, this.generation);
+    this.committedStep = m.record.step;
+    this.lastCommitMs = Date.now();
+    if (this.lostSinceMs !== null) {
+      this.counters.secondsLost += (this.lastCommitMs - this.lostSinceMs) / 1000;
+      this.lostSinceMs = null;
     }
-    this.epochConfidence.merge(acc);
-    const t = acc.table();
-    // A data-parallel step takes as long as its slowest rank.
-    const seconds = Math.max(...list.map((s) => s.dataSeconds + s.computeSeconds + s.allreduceSeconds + s.updateSeconds));
-    const sampled = list.filter((s) => Number.isFinite(s.paramGradNormHigh));
-    this.totals.trainSeconds += seconds;
-    this.totals.trainImages += examples;
-    this.totals.allreduceSeconds += sum((s) => s.allreduceSeconds) / list.length;
-    this.totals.allreduceBytes += sum((s) => s.allreduceBytes);
+    if (list[0]!.skipped) this.counters.skippedSteps++;
+    this.epochConfidence.merge(m.confidence);
+    this.totals.trainSeconds += m.seconds;
+    this.totals.trainImages += m.examples;
+    this.totals.allreduceSeconds += m.allreduceSeconds;
+    this.totals.allreduceBytes += m.allreduceBytes;
     const e = this.epochTrain;
-    e.loss += sum((s) => s.lossSum);
-    e.base += sum((s) => s.baseSum);
-    e.bonus += sum((s) => s.bonusSum);
-    e.correct += sum((s) => s.correct);
-    e.examples += examples;
-    e.seconds += seconds;
-    this.runDir.record({
-      type: 'step', step: first.step, epoch: first.epoch, lr: first.learningRate,
-      loss: sum((s) => s.lossSum) / examples, base: sum((s) => s.baseSum) / examples, bonus: sum((s) => s.bonusSum) / examples,
-      accuracy: sum((s) => s.correct) / examples, seconds, imagesPerSecond: examples / seconds, workers: list.length,
-      phaseSeconds: { data: Math.max(...list.map((s) => s.dataSeconds)), compute: Math.max(...list.map((s) => s.computeSeconds)), allreduce: Math.max(...list.map((s) => s.allreduceSeconds)), update: Math.max(...list.map((s) => s.updateSeconds)) },
-      allreduceBytes: sum((s) => s.allreduceBytes),
-      binCounts: t.bins.map((b) => b.count), binMeanGradNorm: t.bins.map((b) => b.meanGradNorm), binGradMassShare: t.bins.map((b) => b.gradMassShare),
-      meanMargin: t.meanMargin, meanPy: t.meanPy,
-      // Sampled per rank on its own batch; the mean over ranks is reported.
-      ...(sampled.length === 0 ? {} : { paramGradNormHigh: sampled.reduce((a, s) => a + s.paramGradNormHigh, 0) / sampled.length, paramGradNormLow: sampled.reduce((a, s) => a + s.paramGradNormLow, 0) / sampled.length }),
-    });
-    this.emit('step', { step: first.step, epoch: first.epoch, stepsPerEpoch: this.stepsPerEpoch, loss: e.loss / e.examples, accuracy: e.correct / e.examples, imagesPerSecond: this.totals.trainImages / this.totals.trainSeconds });
-    const epochIndex = first.epoch - 1;
-    if (first.step === (epochIndex + 1) * this.stepsPerEpoch && !evaluatesAfter(this.config, epochIndex)) await this.closeEpoch(epochIndex, null);
+    e.loss += m.lossSum;
+    e.base += m.baseSum;
+    e.bonus += m.bonusSum;
+    e.correct += m.correct;
+    e.examples += m.examples;
+    e.seconds += m.seconds;
+    this.runDir.record(m.record);
+    this.flushSoon();
+    this.emit('step', { step: m.record.step, epoch: m.record.epoch, stepsPerEpoch: this.stepsPerEpoch, loss: e.loss / e.examples, accuracy: e.correct / e.examples, imagesPerSecond: this.totals.trainImages / this.totals.trainSeconds, record: m.record });
+  }
+
+  /** Close an epoch whose training is complete when no evaluation follows it. */
+  private maybeCloseUnevaluated(): void {
+    const c = this.ledger.cursorAt(this.committedStep);
+    if (c.position >= this.plan.epochSamples && !this.closed.has(c.epoch) && !evaluatesAfter(this.config, c.epoch)) this.closeEpoch(c.epoch, null);
   }
 
   /** Add one rank's evaluation sums; when every rank has reported, close the epoch. */
-  async reportEval(r: EvalSumsReport): Promise<void> {
+  reportEval(r: EvalSumsReport): void {
+    const c = this.ledger.cursorAt(this.committedStep);
+    if (r.epoch !== c.epoch + 1 || c.position < this.plan.epochSamples || this.closed.has(c.epoch)) {
+      throw new BadReportError(`no evaluation is due (committed through step ${this.committedStep}, epoch ${c.epoch + 1})`, 'epoch', r.epoch);
+    }
     const list = this.gather(this.evals, r.epoch, r, 'epoch');
     if (list === null) return;
     const sum = (f: (s: EvalSumsReport) => number) => list.reduce((a, s) => a + f(s), 0);
@@ -157,47 +306,87 @@ export class RunState extends EventEmitter {
     const digests = new Set(list.map((s) => s.paramsDigest));
     const replicasIdentical = digests.size === 1;
     if (!replicasIdentical) this.logger.error({ epoch: r.epoch, digests: list.map((s) => [s.rank, s.paramsDigest]) }, 'replicas diverged: parameter digests differ across ranks');
-    await this.closeEpoch(r.epoch - 1, {
+    this.closeEpoch(r.epoch - 1, {
       replicasIdentical,
       testLoss: sum((s) => s.lossSum) / examples, testBase: sum((s) => s.baseSum) / examples, testBonus: sum((s) => s.bonusSum) / examples,
       testAccuracy: sum((s) => s.correct) / examples, binExamples, binAccuracy: binCorrect.map((c, b) => (binExamples[b]! > 0 ? c / binExamples[b]! : null)),
     });
   }
 
-  private async closeEpoch(epochIndex: number, test: { replicasIdentical: boolean; testLoss: number; testBase: number; testBonus: number; testAccuracy: number; binExamples: number[]; binAccuracy: (number | null)[] } | null): Promise<void> {
+  private closeEpoch(epochIndex: number, test: { replicasIdentical: boolean; testLoss: number; testBase: number; testBonus: number; testAccuracy: number; binExamples: number[]; binAccuracy: (number | null)[] } | null): void {
     const e = this.epochTrain;
+    const per = (v: number) => (e.examples > 0 ? v / e.examples : 0);
     const record: EpochRecord = {
-      epoch: epochIndex + 1, step: (epochIndex + 1) * this.stepsPerEpoch,
-      trainLoss: e.loss / e.examples, trainBase: e.base / e.examples, trainBonus: e.bonus / e.examples, trainAccuracy: e.correct / e.examples,
+      epoch: epochIndex + 1, step: this.committedStep,
+      trainLoss: per(e.loss), trainBase: per(e.base), trainBonus: per(e.bonus), trainAccuracy: per(e.correct),
       testLoss: test?.testLoss ?? null, testBase: test?.testBase ?? null, testBonus: test?.testBonus ?? null, testAccuracy: test?.testAccuracy ?? null,
-      imagesPerSecond: e.examples / e.seconds, seconds: e.seconds,
+      imagesPerSecond: e.seconds > 0 ? e.examples / e.seconds : 0, seconds: e.seconds,
     };
+    this.closed.add(epochIndex);
     this.lastConfidence = this.epochConfidence.table();
     this.history.push(record);
-    this.runDir.record({ type: 'epoch', ...record, confidence: this.lastConfidence, ...(test === null ? {} : { testBinExamples: test.binExamples, testBinAccuracy: test.binAccuracy, replicasIdentical: test.replicasIdentical }) });
-    await this.runDir.flush();
+    const account = this.accounts().find((a) => a.epoch === epochIndex + 1);
+    this.runDir.record({
+      type: 'epoch', ...record, confidence: this.lastConfidence,
+      ...(test === null ? {} : { testBinExamples: test.binExamples, testBinAccuracy: test.binAccuracy, replicasIdentical: test.replicasIdentical }),
+      samples: { committed: account?.committed ?? 0, expected: this.plan.epochSamples, exact: account?.exact ?? false },
+    });
+    this.flushSoon();
     this.logger.info({ ...record }, 'epoch done');
+    this.resetEpochSums();
+    this.emit('epoch', record);
+    if (epochIndex + 1 === this.config.epochs) this.markFinished();
+  }
+
+  private markFinished(): void {
+    this.finished = true;
+    this.flushSoon().then(() => this.emit('finished'));
+  }
+
+  /** Append queued metrics records (in order with truncations); a disk error is logged, not fatal to the run. */
+  private flushSoon(): Promise<void> {
+    return this.logged(this.runDir.flush());
+  }
+
+  private logged(op: Promise<void>): Promise<void> {
+    return op.catch((err: unknown) => this.logger.error({ err: (err as Error).message, path: this.runDir.metricsPath }, 'could not write metrics'));
+  }
+
+  private resetEpochSums(): void {
     this.epochTrain = { loss: 0, base: 0, bonus: 0, correct: 0, examples: 0, seconds: 0 };
     this.epochConfidence = new ConfidenceAccumulator(this.config.confidenceEdges);
-    this.emit('epoch', record);
-    if (epochIndex + 1 === this.config.epochs) {
-      this.finished = true;
-      this.emit('finished');
-    }
   }
 
   /**
    * Write a checkpoint streamed by rank 0. It is decoded (checksum-verified) before anything is
-   * written, and the coordinator's history is added to its metadata.
+   * written; the coordinator's books (history, lineage, counters) go into its metadata.
    */
   async saveCheckpoint(step: number, bytes: Buffer): Promise<{ path: string; bytes: number }> {
     const ckpt = decodeCheckpoint<TrainCheckpointMeta>(bytes, `checkpoint upload for step ${step}`);
     if (ckpt.meta.globalStep !== step) throw new BadReportError('checkpoint metadata disagrees with the upload', 'step', { upload: step, meta: ckpt.meta.globalStep });
     if (ckpt.meta.model !== this.config.model) throw new BadReportError(`checkpoint of another model (run: ${this.config.model})`, 'model', ckpt.meta.model);
-    const meta: TrainCheckpointMeta = { ...ckpt.meta, history: [...this.history], trainSeconds: this.totals.trainSeconds, trainImages: this.totals.trainImages };
-    const saved = await this.store.save(step, { meta, tensors: ckpt.tensors });
+    if (step < this.segmentStart.step) throw new BadReportError(`precedes the current generation (step ${this.segmentStart.step})`, 'step', step);
+    const at = this.ledger.cursorAt(step);
+    const lineage: RunLineage = {
+      epochSamples: this.plan.epochSamples, segments: this.ledger.lineage(step), closedEpochs: [...this.closed].map((e) => e + 1),
+      ...this.counters, savedAtMs: Date.now(), allreduceSeconds: this.totals.allreduceSeconds, allreduceBytes: this.totals.allreduceBytes,
+    };
+    const meta: TrainCheckpointMeta = {
+      ...ckpt.meta, epoch: at.epoch, position: at.position, worldSize: this.worldSize,
+      history: [...this.history], trainSeconds: this.totals.trainSeconds, trainImages: this.totals.trainImages, lineage,
+    };
+    const t0 = performance.now();
+    const saved = await this.store.save(step, { meta, tensors: ckpt.tensors } satisfies Checkpoint<TrainCheckpointMeta>);
+    this.checkpoint = { step, meta };
     this.lastCheckpointStep = step;
     this.logger.info({ step, path: saved.path, bytes: saved.bytes }, 'checkpoint written');
+    this.emit('checkpoint', { step, path: saved.path, bytes: saved.bytes, seconds: (performance.now() - t0) / 1000 });
     return saved;
+  }
+
+  /** The newest checkpoint's file, for a rank that restores from it. */
+  async latestCheckpointBytes(): Promise<{ step: number; bytes: Buffer }> {
+    if (this.checkpoint === null) throw new BadReportError('the run has no checkpoint', 'checkpoint', null);
+    return { step: this.checkpoint.step, bytes: await this.store.read(this.checkpoint.step) };
   }
 }

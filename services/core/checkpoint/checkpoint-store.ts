@@ -3,7 +3,7 @@
  * the newest file backwards and skips any that is truncated, corrupt or rejected by the caller's
  * validation (e.g. written by another model), so one bad file never costs the run its progress.
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logging.js';
@@ -53,6 +53,11 @@ export class CheckpointStore {
       await rm(join(this.dir, CheckpointStore.fileName(old)), { force: true });
     }
     return { path, bytes };
+  }
+
+  /** The encoded bytes of the checkpoint of `step` (as written; decode to verify). */
+  async read(step: number): Promise<Buffer> {
+    return readFile(join(this.dir, CheckpointStore.fileName(step)));
   }
 
   /**

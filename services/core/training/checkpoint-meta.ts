@@ -35,5 +35,26 @@ export interface TrainCheckpointMeta {
   readonly history: readonly EpochRecord[];
   readonly trainSeconds: number;
   readonly trainImages: number;
+  /** Written by the coordinator of a distributed run (absent in single-process checkpoints). */
+  readonly lineage?: RunLineage;
+}
+
+/** A distributed run's elastic history, so that a restarted coordinator continues it. */
+export interface RunLineage {
+  /** Samples per epoch (fixed for the run). */
+  readonly epochSamples: number;
+  /** Generations of the committed lineage: where each started and with how many ranks. */
+  readonly segments: readonly { generation: number; worldSize: number; start: { step: number; epoch: number; position: number } }[];
+  /** 1-based epochs whose records are in `history`. */
+  readonly closedEpochs: readonly number[];
+  readonly restarts: number;
+  readonly resizes: number;
+  readonly workersLost: number;
+  readonly secondsLost: number;
+  readonly skippedSteps: number;
+  /** Wall clock (ms since the epoch) when the checkpoint was written. */
+  readonly savedAtMs: number;
+  readonly allreduceSeconds: number;
+  readonly allreduceBytes: number;
 }
 

@@ -26,11 +26,26 @@ export interface LrScheduleOptions {
  * steps [e·stepsPerEpoch, (e+1)·stepsPerEpoch)).
  */
 export function learningRate(o: LrScheduleOptions, globalStep: number): number {
-  const progressEpochs = globalStep / o.stepsPerEpoch;
-  if (o.warmupEpochs > 0 && progressEpochs < o.warmupEpochs) {
-    // Ramp from baseLr/stepsPerEpoch·… up to baseLr; never exactly zero so the first step moves.
-    return (o.baseLr * (globalStep + 1)) / (o.warmupEpochs * o.stepsPerEpoch);
-  }
+  return lrAtProgress(o, globalStep / o.stepsPerEpoch, (globalStep + 1) / o.stepsPerEpoch);
+}
+
+/**
+ * Learning rate of a step measured in samples rather than steps: the step covers samples
+ * [offset, offset + stepSamples) of the run's sample stream (`epochSamples` per epoch). Elastic
+ * runs use this form because the number of steps per epoch changes with the world size while the
+ * schedule must follow the fraction of data seen; for equal steps it equals {@link learningRate}
+ * up to float rounding.
+ */
+export function learningRateForSamples(o: Omit<LrScheduleOptions, 'stepsPerEpoch'>, epochSamples: number, offset: number, stepSamples: number): number {
+  return lrAtProgress(o, offset / epochSamples, (offset + stepSamples) / epochSamples);
+}
+
+/**
+ * The schedule at `progressEpochs` (fractional epochs before the step); warm-up ramps linearly
+ * to the progress at the step's end, so the first step never has a zero rate.
+ */
+function lrAtProgress(o: Omit<LrScheduleOptions, 'stepsPerEpoch'>, progressEpochs: number, endProgressEpochs: number): number {
+  if (o.warmupEpochs > 0 && progressEpochs < o.warmupEpochs) return (o.baseLr * endProgressEpochs) / o.warmupEpochs;
   switch (o.kind) {
     case 'constant':
       return o.baseLr;

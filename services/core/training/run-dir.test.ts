@@ -21,3 +21,18 @@ test('records append as JSON lines; truncateAfter drops later steps and torn lin
   await dir.flush();
   assert.deepEqual((await readMetrics(dir.metricsPath)).map((r) => r.step), [1, 2, 3, 4]);
 });
+
+test('onRecord listeners see each record as written, with NaN intact, until they unsubscribe', async () => {
+  const dir = new RunDir(join(await mkdtemp(join(tmpdir(), 'run-')), 'r2'));
+  await dir.init({});
+  const seen: unknown[] = [];
+  const off = dir.onRecord((rec) => seen.push(rec['loss']));
+  dir.record({ type: 'step', step: 1, loss: 0.5 });
+  dir.record({ type: 'step', step: 2, loss: Number.NaN });
+  off();
+  dir.record({ type: 'step', step: 3, loss: 0.25 });
+  assert.deepEqual(seen, [0.5, Number.NaN]);
+  await dir.flush();
+  // The file keeps JSON's view (NaN → null); the listener got the number.
+  assert.deepEqual((await readMetrics(dir.metricsPath)).map((r) => r['loss']), [0.5, null, 0.25]);
+});

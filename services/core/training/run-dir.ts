@@ -10,13 +10,19 @@ export const METRICS_FILE = 'metrics.jsonl';
 export const CONFIG_FILE = 'config.json';
 
 export interface MetricsRecord {
-  readonly type: 'step' | 'epoch' | 'summary';
+  readonly type: 'step' | 'epoch' | 'summary' | 'rendezvous';
   readonly step: number;
   readonly [key: string]: unknown;
 }
 
+/** Called with every record as it is queued (before it is serialized, so NaN stays NaN). */
+export type RecordListener = (rec: MetricsRecord) => void;
+
 export class RunDir {
   private pending: string[] = [];
+  /** File operations run one after the other, so a truncation never races an append. */
+  private chain: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<RecordListener>();
 
   constructor(readonly path: string) {}
 
@@ -32,20 +38,43 @@ export class RunDir {
     await rename(tmp, join(this.path, CONFIG_FILE));
   }
 
-  /** Queue a record; `flush` writes queued records in one append. */
+  /** Queue a record; `flush` writes queued records in one append. Listeners see it at once. */
   record(rec: MetricsRecord): void {
     this.pending.push(JSON.stringify(rec));
+    for (const listener of this.listeners) listener(rec);
   }
 
-  async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const text = `${this.pending.join('\n')}\n`;
-    this.pending = [];
-    await appendFile(this.metricsPath, text);
+  /**
+   * Follow the records written from now on (the coordinator's /metrics derives its run-level
+   * series from them). Listeners run synchronously inside `record` and must not throw. Returns
+   * the function that unsubscribes.
+   */
+  onRecord(listener: RecordListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  flush(): Promise<void> {
+    return this.serially(async () => {
+      if (this.pending.length === 0) return;
+      const text = `${this.pending.join('\n')}\n`;
+      this.pending = [];
+      await appendFile(this.metricsPath, text);
+    });
   }
 
   /** Keep only records with `step ≤ lastStep` (a resumed run rewrites what came after). */
-  async truncateAfter(lastStep: number): Promise<void> {
+  truncateAfter(lastStep: number): Promise<void> {
+    return this.serially(() => this.rewriteThrough(lastStep));
+  }
+
+  private serially(op: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(op);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async rewriteThrough(lastStep: number): Promise<void> {
     let text: string;
     try {
       text = await readFile(this.metricsPath, 'utf8');

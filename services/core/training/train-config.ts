@@ -70,8 +70,14 @@ export interface TrainConfig {
   /** Stop each epoch after this many steps (0: the whole shard) — for smoke tests and benchmarks. */
   readonly maxStepsPerEpoch: number;
   /** Wire format and fusion of the gradient all-reduce (distributed runs). */
-  readonly allreduce: { readonly dtype: 'float32' | 'float16'; readonly bucketMb: number; readonly chunkKb: number };
+  readonly allreduce: { readonly dtype: 'float32' | 'float16'; readonly bucketMb: number; readonly chunkKb: number; readonly timeoutMs: number };
+  /** What to do when a rank's loss or gradient is NaN/Inf: skip the update on every rank, or stop the run. */
+  readonly onNonfinite: 'skip' | 'stop';
 }
+
+/** Longest an all-reduce waits for a peer before the step fails (the issue's bound: ≤ 30 s). */
+export const DEFAULT_ALLREDUCE_TIMEOUT_MS = 30_000;
+export const NONFINITE_POLICIES = ['skip', 'stop'] as const;
 
 /** Environment variables the worker honours (read here and nowhere else). */
 export function envDefaults(env: NodeJS.ProcessEnv = process.env): { runsDir: string; dataDir: string } {
@@ -82,7 +88,7 @@ const KEYS = [
   'experiment', 'data', 'dataDir', 'download', 'dataUrl', 'syntheticTrain', 'syntheticTest', 'model', 'loss', 'epochs',
   'batchSize', 'lr', 'lrScaling', 'lrReferenceBatch', 'momentum', 'weightDecay', 'nesterov', 'schedule', 'warmupEpochs',
   'seed', 'backend', 'augment', 'runDir', 'checkpointDir', 'checkpointEverySteps', 'checkpointsKept', 'resume', 'evalEvery',
-  'confidenceEdges', 'highConfidenceThreshold', 'paramGradEverySteps', 'maxStepsPerEpoch', 'allreduceDtype', 'bucketMb', 'chunkKb', 'allreduce',
+  'confidenceEdges', 'highConfidenceThreshold', 'paramGradEverySteps', 'maxStepsPerEpoch', 'allreduceDtype', 'bucketMb', 'chunkKb', 'allreduceTimeoutMs', 'allreduce', 'onNonfinite',
 ] as const;
 
 /**
@@ -152,19 +158,21 @@ export function parseTrainConfig(raw: Record<string, unknown>, env: NodeJS.Proce
     paramGradEverySteps: int(raw, 'paramGradEverySteps', DEFAULT_PARAM_GRAD_EVERY_STEPS, 0),
     maxStepsPerEpoch: int(raw, 'maxStepsPerEpoch', 0, 0),
     allreduce: parseAllreduce(raw),
+    onNonfinite: oneOfStr(raw, 'onNonfinite', 'stop', NONFINITE_POLICIES),
   };
 }
 
 /** Flat flags (`allreduceDtype`, `bucketMb`, `chunkKb`) or the nested `allreduce` object of a resolved config. */
 function parseAllreduce(raw: Record<string, unknown>): TrainConfig['allreduce'] {
   const nested = (raw['allreduce'] ?? {}) as Record<string, unknown>;
-  const flat = { dtype: raw['allreduceDtype'] ?? nested['dtype'], bucketMb: raw['bucketMb'] ?? nested['bucketMb'], chunkKb: raw['chunkKb'] ?? nested['chunkKb'] };
+  const flat = { dtype: raw['allreduceDtype'] ?? nested['dtype'], bucketMb: raw['bucketMb'] ?? nested['bucketMb'], chunkKb: raw['chunkKb'] ?? nested['chunkKb'], timeoutMs: raw['allreduceTimeoutMs'] ?? nested['timeoutMs'] };
   const dtype = flat.dtype ?? DEFAULT_ALLREDUCE_DTYPE;
   if (dtype !== 'float32' && dtype !== 'float16') throw new ConfigError('allreduceDtype', dtype, "'float32' or 'float16'");
   return {
     dtype,
     bucketMb: num({ bucketMb: flat.bucketMb }, 'bucketMb', DEFAULT_BUCKET_MB, (x) => x > 0 && x <= 1024, 'a number in (0, 1024]'),
     chunkKb: int({ chunkKb: flat.chunkKb }, 'chunkKb', DEFAULT_CHUNK_KB, 1),
+    timeoutMs: int({ allreduceTimeoutMs: flat.timeoutMs }, 'allreduceTimeoutMs', DEFAULT_ALLREDUCE_TIMEOUT_MS, 100),
   };
 }
 

@@ -9,7 +9,8 @@
  * NCCL/Gloo/Horovod contract); a reconfiguration fails every pending operation of the old
  * generation at once.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
+import { serverCredentials, type TlsMaterial } from '../../core/tls.js';
 import { ConfigError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logging.js';
 import { CollectiveStateError, GenerationChangedError } from './collective-errors.js';
@@ -45,6 +46,8 @@ export interface CollectiveNodeOptions {
   readonly connectionsPerPeer?: number;
   /** Initial membership (otherwise call {@link CollectiveNode.reconfigure} before any collective). */
   readonly membership?: Membership;
+  /** TLS (or mutual TLS) for the server and the links to the neighbour (default: plaintext). */
+  readonly tls?: TlsMaterial | null;
 }
 
 /** Bound on pull requests waiting for their operation to start here. */
@@ -73,6 +76,7 @@ export class CollectiveNode {
     defaults: CollectiveOptions,
     private readonly connectionsPerPeer: number,
     outbox: Outbox,
+    private readonly tls: TlsMaterial | null,
   ) {
     this.defaults = defaults;
     this.outbox = outbox;
@@ -105,9 +109,9 @@ export class CollectiveNode {
     addCollectiveService(server, outbox);
     const hostPart = host.includes(':') ? `[${host}]` : host;
     const boundPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${hostPart}:${port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+      server.bindAsync(`${hostPart}:${port}`, serverCredentials(options.tls ?? null), (error, bound) => (error ? reject(error) : resolve(bound)));
     });
-    const node = new CollectiveNode(server, host, boundPort, logger, defaults, connections, outbox);
+    const node = new CollectiveNode(server, host, boundPort, logger, defaults, connections, outbox, options.tls ?? null);
     if (options.membership !== undefined) node.reconfigure(options.membership);
     logger.info({ address: node.address }, 'collective: serving');
     return node;
@@ -152,7 +156,7 @@ export class CollectiveNode {
     const left = peers[leftRank]!;
     if (this.link === undefined || this.link.address !== left || this.link.rank !== leftRank) {
       this.link?.close();
-      this.link = new PeerLink(leftRank, left, this.connectionsPerPeer);
+      this.link = new PeerLink(leftRank, left, this.connectionsPerPeer, this.tls);
     }
     this.logger.info({ rank, worldSize, generation, left }, 'collective: reconfigured');
   }
@@ -177,6 +181,14 @@ export class CollectiveNode {
     await allReduce(tokens, { ...options, dtype: 'float32', chunkKb: 1, lanes: 1, ring: this.transport, kind: 'barrier' });
     const bad = tokens.findIndex((v) => v !== worldSize);
     if (bad >= 0) throw new CollectiveStateError(`barrier: element ${bad} is ${tokens[bad]}, expected ${worldSize}`);
+  }
+
+  /**
+   * Fail every pending operation with `error` (the coordinator announced a lost peer); the node
+   * stays usable and the next reconfiguration starts a fresh generation.
+   */
+  abortPending(error: Error): void {
+    for (const channel of [...this.channels]) channel.failPending(error);
   }
 
   /**

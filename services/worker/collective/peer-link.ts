@@ -9,7 +9,8 @@
  * `NCCL_NSOCKS_PERTHREAD` × `NCCL_SOCKET_NTHREADS` and Gloo with several pairs per peer; see
  * docs/performance.md for what it buys on loopback.
  */
-import { Client, Metadata, credentials, type ClientReadableStream } from '@grpc/grpc-js';
+import { Client, Metadata, type ClientReadableStream } from '@grpc/grpc-js';
+import { channelCredentials, type TlsMaterial } from '../../core/tls.js';
 import type { DecodedChunk } from './chunk-codec.js';
 import { clientChannelOptions } from './collective-options.js';
 import { collectiveWire } from './collective-service.js';
@@ -26,6 +27,8 @@ export class PeerLink {
     readonly address: string,
     /** Number of distinct connections lanes are spread over. */
     readonly connections: number,
+    /** TLS towards the neighbour (null: plaintext). */
+    private readonly tls: TlsMaterial | null = null,
   ) {
     this.clients = new Array<Client | undefined>(connections).fill(undefined);
   }
@@ -57,7 +60,8 @@ export class PeerLink {
     if (this.closed) throw new Error(`link to rank ${this.rank} (${this.address}) is closed`);
     let client = this.clients[index];
     if (client === undefined) {
-      client = new Client(this.address, credentials.createInsecure(), clientChannelOptions(index));
+      const { credentials, options } = channelCredentials(this.tls);
+      client = new Client(this.address, credentials, { ...clientChannelOptions(index), ...options });
       this.clients[index] = client;
     }
     return client;

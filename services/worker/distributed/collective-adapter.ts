@@ -3,6 +3,7 @@
  * all-reduce settings (wire dtype, fusion bucket, chunk size).
  */
 import type { Logger } from 'pino';
+import type { TlsMaterial } from '../../core/tls.js';
 import type { TrainConfig } from '../../core/training/train-config.js';
 import { CollectiveNode } from '../collective/collective-node.js';
 import type { RingCollective, RingMembership } from './ring-collective.js';
@@ -13,28 +14,41 @@ export function ringAllReduceBytes(elements: number, worldSize: number, dtype: '
 }
 
 /** Start this worker's collective endpoint on host:port (0: ephemeral). */
-export async function openCollectiveNode(host: string, port: number, config: TrainConfig, logger: Logger): Promise<RingCollective> {
+export async function openCollectiveNode(host: string, port: number, config: TrainConfig, logger: Logger, tls: TlsMaterial | null = null): Promise<RingCollective> {
   const node = await CollectiveNode.start({
     host,
     port,
     logger,
-    defaults: { dtype: config.allreduce.dtype, bucketMb: config.allreduce.bucketMb, chunkKb: config.allreduce.chunkKb },
+    tls,
+    defaults: { dtype: config.allreduce.dtype, bucketMb: config.allreduce.bucketMb, chunkKb: config.allreduce.chunkKb, timeoutMs: config.allreduce.timeoutMs },
   });
   let worldSize = 1;
+  let aborted: Error | null = null;
+  const guard = async <T>(op: () => Promise<T>): Promise<T> => {
+    if (aborted !== null) throw aborted;
+    return op();
+  };
   return {
     get address() {
       return node.address;
     },
     reconfigure(m: RingMembership) {
       worldSize = m.worldSize;
+      aborted = null;
       node.reconfigure(m);
     },
-    async allReduce(buffer, options) {
-      if (worldSize > 1) await node.allReduce(buffer, options.step === undefined ? {} : { step: options.step });
-      return { bytesSent: ringAllReduceBytes(buffer.length, worldSize, config.allreduce.dtype) };
-    },
-    async broadcast(buffer, root) {
-      if (worldSize > 1) await node.broadcast(buffer, root);
+    allReduce: (buffer, options) =>
+      guard(async () => {
+        if (worldSize > 1) await node.allReduce(buffer, options.step === undefined ? {} : { step: options.step });
+        return { bytesSent: ringAllReduceBytes(buffer.length, worldSize, config.allreduce.dtype) };
+      }),
+    broadcast: (buffer, root) =>
+      guard(async () => {
+        if (worldSize > 1) await node.broadcast(buffer, root);
+      }),
+    abort(error: Error) {
+      aborted = error;
+      node.abortPending(error);
     },
     close: () => node.close(),
   };

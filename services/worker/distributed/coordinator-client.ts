@@ -15,6 +15,9 @@ import type { RegisterResponse__Output } from '../../core/proto/generated/encour
 import type { RunDescription__Output } from '../../core/proto/generated/encourage/v1/RunDescription.js';
 import type { HeartbeatResponse__Output } from '../../core/proto/generated/encourage/v1/HeartbeatResponse.js';
 import type { CheckpointAck__Output } from '../../core/proto/generated/encourage/v1/CheckpointAck.js';
+import type { CheckpointChunk__Output } from '../../core/proto/generated/encourage/v1/CheckpointChunk.js';
+import type { Ack__Output } from '../../core/proto/generated/encourage/v1/Ack.js';
+import { channelCredentials, type TlsMaterial } from '../../core/tls.js';
 
 /** Deadline of ordinary control-plane calls. */
 export const CONTROL_CALL_TIMEOUT_MS = 15_000;
@@ -36,11 +39,19 @@ type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOpt
 export class CoordinatorClient {
   private readonly client: GeneratedClient;
 
-  constructor(readonly address: string) {
+  constructor(
+    readonly address: string,
+    tls: TlsMaterial | null = null,
+  ) {
     const proto = loadGrpcObject<ProtoGrpcType>(['encourage/v1/coordinator.proto']).encourage.v1;
-    this.client = new proto.Coordinator(address, grpc.credentials.createInsecure(), {
+    const { credentials, options } = channelCredentials(tls);
+    this.client = new proto.Coordinator(address, credentials, {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      // A restarted coordinator should be found again quickly.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+      ...options,
     });
   }
 
@@ -59,8 +70,12 @@ export class CoordinatorClient {
     return this.call(this.client.Register as Unary<RegisterRequest, RegisterResponse__Output>, req);
   }
 
-  waitAssignment(workerId: string, knownGeneration: number): Promise<Assignment__Output> {
-    return this.call(this.client.WaitAssignment as Unary<object, Assignment__Output>, { workerId, knownGeneration }, WAIT_ASSIGNMENT_TIMEOUT_MS + 3_000);
+  /**
+   * Long poll for an assignment newer than `knownGeneration`; `appliedStep` is the global step of
+   * the state this worker holds (-1: none) and `reason` why it re-joins.
+   */
+  waitAssignment(workerId: string, knownGeneration: number, appliedStep = -1, reason = ''): Promise<Assignment__Output> {
+    return this.call(this.client.WaitAssignment as Unary<object, Assignment__Output>, { workerId, knownGeneration, appliedStep, reason }, WAIT_ASSIGNMENT_TIMEOUT_MS + 3_000, true);
   }
 
   heartbeat(workerId: string, generation: number, step: number): Promise<HeartbeatResponse__Output> {
@@ -71,16 +86,43 @@ export class CoordinatorClient {
     return this.call(this.client.GetEpochPlan as Unary<object, EpochPlan__Output>, { workerId, generation, epoch });
   }
 
-  reportStep(report: StepReport): Promise<unknown> {
-    return this.call(this.client.ReportStep as Unary<StepReport, unknown>, report);
+  reportStep(report: StepReport): Promise<Ack__Output> {
+    return this.call(this.client.ReportStep as Unary<StepReport, Ack__Output>, report);
   }
 
-  reportEval(report: EvalReport): Promise<unknown> {
-    return this.call(this.client.ReportEval as Unary<EvalReport, unknown>, report);
+  reportEval(report: EvalReport): Promise<Ack__Output> {
+    return this.call(this.client.ReportEval as Unary<EvalReport, Ack__Output>, report);
   }
 
-  leave(workerId: string, generation: number, reason: 'done' | 'shutdown'): Promise<unknown> {
-    return this.call(this.client.Leave as Unary<object, unknown>, { workerId, generation, reason });
+  leave(workerId: string, generation: number, reason: 'done' | 'shutdown' | 'nonfinite', detail = ''): Promise<unknown> {
+    return this.call(this.client.Leave as Unary<object, unknown>, { workerId, generation, reason, detail });
+  }
+
+  /** Download the run's newest checkpoint (server streaming), checking offsets and the announced size. */
+  fetchCheckpoint(workerId: string, generation: number): Promise<{ step: number; bytes: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.FetchCheckpoint({ workerId, generation }, { deadline: Date.now() + CHECKPOINT_UPLOAD_TIMEOUT_MS });
+      const parts: Buffer[] = [];
+      let received = 0;
+      let total = -1;
+      let step = -1;
+      call.on('data', (chunk: CheckpointChunk__Output) => {
+        if (Number(chunk.offset) !== received) {
+          call.cancel();
+          reject(new Error(`checkpoint download: chunk at offset ${Number(chunk.offset)}, expected ${received}`));
+          return;
+        }
+        total = Number(chunk.totalBytes);
+        step = Number(chunk.step);
+        parts.push(chunk.data);
+        received += chunk.data.length;
+      });
+      call.on('error', reject);
+      call.on('end', () => {
+        if (received !== total) reject(new Error(`checkpoint download ended at ${received} of ${total} bytes`));
+        else resolve({ step, bytes: Buffer.concat(parts, received) });
+      });
+    });
   }
 
   /** Stream an encoded checkpoint in chunks (client streaming). */

@@ -18,5 +18,10 @@ export interface RingCollective {
   allReduce(buffer: Float32Array, options: { step?: number }): Promise<{ bytesSent: number }>;
   /** Overwrite `buffer` with root's copy on every rank. */
   broadcast(buffer: Float32Array, root: number): Promise<void>;
+  /**
+   * Fail the pending collective and every later one with `error` until the next reconfigure:
+   * the coordinator announced a lost peer, so waiting for it would only run into the deadline.
+   */
+  abort(error: Error): void;
   close(): Promise<void>;
 }

@@ -1,26 +1,34 @@
 /**
  * A distributed worker process: read the run's config from the coordinator, load the data,
- * register, wait for the rendezvous, then train the coordinator's per-epoch plans, all-reducing
- * gradients with its ring neighbours every step (PyTorch DDP semantics: mean of per-replica mean
- * gradients; BatchNorm uses per-replica batch statistics, and running statistics are averaged
- * across replicas before evaluation and checkpoints).
+ * register, and then, generation after generation, take the ring the coordinator assigns, adopt
+ * the ring's state and train (generation-trainer.ts) — PyTorch DDP semantics within a generation,
+ * TorchElastic / elastic Horovod semantics across them: a lost peer, a joining or leaving worker,
+ * or a restarted coordinator ends the generation, and the worker re-joins with the global step of
+ * the state it holds, so the new ring resumes from the most advanced committed state (or from the
+ * checkpoint when no worker has it).
  */
-import { createHash } from 'node:crypto';
 import * as os from 'node:os';
+import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { encodeCheckpoint } from '../../core/checkpoint/checkpoint-file.js';
-import { BatchIterator } from '../../core/training/batch-iterator.js';
-import { ConfidenceAccumulator } from '../../core/training/confidence.js';
+import { decodeCheckpoint } from '../../core/checkpoint/checkpoint-file.js';
+import { loadTls, type TlsMaterial, type TlsSettings } from '../../core/tls.js';
 import { parseTrainConfig, type TrainConfig } from '../../core/training/train-config.js';
 import { selectBackend } from '../backend/select-backend.js';
-import { createModel, exportState, importState, stateLayout } from '../models/index.js';
-import { prepareBatch, SAMPLE_FLOATS } from '../train/batch-input.js';
+import { RejoinRequired, type RejoinReason } from '../errors.js';
+import { Failpoints } from '../failpoints.js';
+import { createModel } from '../models/index.js';
 import { loadDatasets } from '../train/datasets.js';
-import { emptyEvalSums } from '../../core/training/loss-sums.js';
 import { Replica } from '../train/replica.js';
-import { captureCheckpoint } from '../train/train-checkpoint.js';
-import { CoordinatorClient, float64FromBytes, int32FromBytes } from './coordinator-client.js';
+import { restoreCheckpoint, validateCheckpoint, type TrainCheckpointMeta } from '../train/train-checkpoint.js';
+import { CoordinatorClient, type Assignment } from './coordinator-client.js';
+import { CoordinatorWatch } from './coordinator-watch.js';
+import { trainGeneration, uploadCheckpoint, type GenerationContext } from './generation-trainer.js';
+import { broadcastState } from './replica-sync.js';
 import type { RingCollective } from './ring-collective.js';
+import type { WorkerMetricsHooks } from '../metrics/worker-metrics.js'; // [metrics hook]
+
+export { EVAL_BATCH_SIZE } from './generation-trainer.js';
+export { paramsDigest } from './replica-sync.js';
 
 export interface WorkerOptions {
   readonly coordinator: string;
@@ -28,9 +36,17 @@ export interface WorkerOptions {
   readonly localIndex: number;
   readonly joinToken: string;
   readonly logger: Logger;
+  readonly tls?: TlsSettings | null;
+  /** Give up when the coordinator stays unreachable this long. */
+  readonly coordinatorLostTimeoutMs: number;
   /** Opens this worker's collective endpoint (host:port it advertises to the ring). */
-  readonly openCollective: (config: TrainConfig) => Promise<RingCollective>;
+  readonly openCollective: (config: TrainConfig, tls: TlsMaterial | null) => Promise<RingCollective>;
+  /** Aborted on SIGTERM: the worker leaves at the next step boundary. */
   readonly signal?: AbortSignal;
+  /** Chaos-test fail points (failpoints.ts). */
+  readonly failpoints?: Failpoints;
+  /** [metrics hook] Step timings, ring place and checkpoint durations for this process's /metrics. */
+  readonly metrics?: WorkerMetricsHooks;
 }
 
 export interface WorkerResult {
@@ -38,171 +54,150 @@ export interface WorkerResult {
   readonly worldSize: number;
   readonly steps: number;
   readonly interrupted: boolean;
+  /** Generations this worker trained in. */
+  readonly generations: number;
+  readonly status: 'done' | 'left' | 'stopped' | 'nonfinite';
 }
 
-/** Evaluation batch size (no gradients). */
-export const EVAL_BATCH_SIZE = 256;
+/** Pause between attempts to reach a coordinator that is down. */
+const RECONNECT_PAUSE_MS = 500;
 
-/** Run one worker until the run finishes (or `signal` aborts at a step boundary). */
+/** Run one worker until the run finishes, it leaves (SIGTERM) or the run fails. */
 export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
-  const client = new CoordinatorClient(opts.coordinator);
+  const tls = loadTls(opts.tls ?? null);
+  const client = new CoordinatorClient(opts.coordinator, tls);
   let collective: RingCollective | null = null;
-  let heartbeat: NodeJS.Timeout | null = null;
+  let watch: CoordinatorWatch | null = null;
   try {
     const run = await client.describeRun(opts.joinToken);
     const config = parseTrainConfig(JSON.parse(run.configJson) as Record<string, unknown>);
     const log = opts.logger.child({ experiment: run.experiment, pod: opts.pod, local: opts.localIndex });
     const { backend } = await selectBackend(config.backend, log);
     const data = await loadDatasets(config.data, config.seed, log);
-    collective = await opts.openCollective(config);
-    const reg = await client.register({
-      joinToken: opts.joinToken,
-      worker: {
-        collectiveAddress: collective.address, pod: opts.pod, localIndex: opts.localIndex, backend,
-        configFingerprint: run.configFingerprint, trainExamples: data.train.count, testExamples: data.test.count,
-      },
-    });
-    const workerId = reg.workerId;
-    let step = 0;
-    let assignment = await client.waitAssignment(workerId, 0);
-    while (!assignment.assigned && !assignment.finished) assignment = await client.waitAssignment(workerId, 0);
-    const generation = Number(assignment.generation);
-    const { rank, worldSize } = assignment;
-    const rlog = log.child({ rank, generation });
-    heartbeat = setInterval(() => void client.heartbeat(workerId, generation, step).catch((err: unknown) => rlog.warn({ err: (err as Error).message }, 'heartbeat failed')), reg.heartbeatIntervalMs);
-    heartbeat.unref();
-    collective.reconfigure({ rank, worldSize, peers: assignment.ring, generation });
-    rlog.info({ worldSize, ring: assignment.ring }, 'joined the ring');
-
+    const ring = await opts.openCollective(config, tls);
+    collective = ring;
     const model = createModel(config.model, { seed: config.seed });
     const replica = new Replica(model, { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
-    // All replicas start from rank 0's weights (DDP broadcasts module state at construction).
-    await broadcastState(replica, collective, 0);
-
-    let interrupted = false;
-    const x = new Float32Array(config.batchSize * SAMPLE_FLOATS);
-    let reports: Promise<unknown> = Promise.resolve();
-    for (let epoch = 0; epoch < config.epochs && !interrupted; epoch++) {
-      const plan = await client.epochPlan(workerId, generation, epoch);
-      const indices = int32FromBytes(plan.trainIndices);
-      const lrs = float64FromBytes(plan.learningRates);
-      step = Number(plan.firstStep);
-      for (let i = 0; i < lrs.length; i++) {
-        const t0 = performance.now();
-        const batch = indices.subarray(i * config.batchSize, (i + 1) * config.batchSize);
-        const { x: xs, labels } = prepareBatch(data.train, batch, x, { augment: config.augment, seed: config.seed, epoch });
-        const t1 = performance.now();
-        const { grads, stats } = replica.computeGradients(xs, labels, config.loss, epoch + 1);
-        const sampled = config.paramGradEverySteps > 0 && step % config.paramGradEverySteps === 0;
-        const split = sampled ? replica.paramGradSplit(xs, labels, stats, grads, config.highConfidenceThreshold) : null;
-        const t2 = performance.now();
-        const reduced = await collective.allReduce(grads, { step });
-        for (let k = 0; k < grads.length; k++) grads[k]! /= worldSize;
-        const t3 = performance.now();
-        replica.applyGradients(grads, lrs[i]!);
-        const t4 = performance.now();
-        step++;
-        const conf = new ConfidenceAccumulator(config.confidenceEdges);
-        conf.addBatch(stats.logits, stats.gradLogits, labels, stats.numClasses);
-        const report = {
-          workerId, generation, rank, step, epoch: epoch + 1, examples: labels.length,
-          lossSum: stats.loss * labels.length, baseSum: stats.base * labels.length, bonusSum: stats.bonus * labels.length, correct: stats.correct,
-          binCounts: [...conf.counts], binGradNormSums: [...conf.gradNormSums], marginSum: conf.marginSum, pySum: conf.pySum,
-          paramGradNormHigh: split?.high ?? Number.NaN, paramGradNormLow: split?.low ?? Number.NaN, learningRate: lrs[i]!,
-          dataSeconds: (t1 - t0) / 1000, computeSeconds: (t2 - t1) / 1000, allreduceSeconds: (t3 - t2) / 1000, updateSeconds: (t4 - t3) / 1000,
-          allreduceBytes: reduced.bytesSent,
+    const w = new CoordinatorWatch({ address: opts.coordinator, tls: opts.tls ?? null }, log, (event) => ring.abort(new RejoinRequired(event === 'abort' ? 'peer-failure' : event, known)));
+    watch = w;
+    const progress = { applied: -1 };
+    let workerId: string | null = null;
+    let known = 0;
+    let reason: RejoinReason | '' = '';
+    let lostSinceMs: number | null = null;
+    let generations = 0;
+    let current = { rank: 0, worldSize: 0 };
+    const finish = async (how: WorkerResult['status'], leaveReason: 'done' | 'shutdown' | 'nonfinite', detail = ''): Promise<WorkerResult> => {
+      if (workerId !== null) {
+        try {
+          await client.leave(workerId, known, leaveReason, detail);
+        } catch (err) {
+          // The run is over for this worker either way; a coordinator that already stopped is fine.
+          log.warn({ err: (err as Error).message }, 'could not tell the coordinator that this worker left');
+        }
+      }
+      log.info({ steps: progress.applied, status: how, generations }, 'worker finished');
+      model.dispose();
+      return { ...current, steps: Math.max(0, progress.applied), interrupted: how === 'left' || how === 'stopped', generations, status: how };
+    };
+    const leaving = () => opts.signal?.aborted === true;
+    for (;;) {
+      if (leaving()) return await finish('left', 'shutdown');
+      try {
+        if (workerId === null) {
+          const reg = await client.register({
+            joinToken: opts.joinToken,
+            worker: {
+              collectiveAddress: ring.address, pod: opts.pod, localIndex: opts.localIndex, backend,
+              configFingerprint: run.configFingerprint, trainExamples: data.train.count, testExamples: data.test.count,
+            },
+          });
+          const id = reg.workerId;
+          workerId = id;
+          known = 0;
+          // A new identity starts without state as far as the coordinator is concerned.
+          progress.applied = -1;
+          w.reset();
+          w.start(id, reg.heartbeatIntervalMs, () => ({ generation: known, step: progress.applied }));
+          log.info({ workerId: id }, 'registered');
+        }
+        const a: Assignment = await client.waitAssignment(workerId, known, progress.applied, reason);
+        lostSinceMs = null;
+        if (a.finished) return await finish('done', 'done');
+        if (!a.assigned || Number(a.generation) === known) continue;
+        known = Number(a.generation);
+        current = { rank: a.rank, worldSize: a.worldSize };
+        w.reset();
+        ring.reconfigure({ rank: a.rank, worldSize: a.worldSize, peers: a.ring, generation: known });
+        const glog = log.child({ rank: a.rank, generation: known });
+        opts.metrics?.joined({ experiment: run.experiment, rank: a.rank, worldSize: a.worldSize, generation: known, model: config.model, loss: config.loss.preset ?? 'custom', backend }); // [metrics hook]
+        glog.info({ worldSize: a.worldSize, start: { step: Number(a.startStep), epoch: a.startEpoch + 1, position: Number(a.startPosition) }, stateSource: a.restoreFromCheckpoint ? 'checkpoint' : a.stateSourceRank }, 'joined the ring');
+        await adoptState(a, { client, workerId, replica, ring, generation: known, config, log: glog });
+        progress.applied = Number(a.startStep);
+        generations++;
+        reason = '';
+        const ctx: GenerationContext = {
+          client, workerId, config, data, replica, collective: ring, watch: w, log: glog, generation: known, rank: a.rank, worldSize: a.worldSize,
+          startEpoch: a.startEpoch, leaving, progress, failpoints: opts.failpoints ?? new Failpoints(''), ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
         };
-        // Reports are ordered but not awaited per step: the coordinator is off the critical path.
-        reports = reports.then(() => client.reportStep(report));
-        if (opts.signal?.aborted === true) {
-          interrupted = true;
-          break;
+        if (a.stop) {
+          if (a.rank === 0) await uploadCheckpoint(ctx, a.startEpoch, progress.applied);
+          return await finish('stopped', 'shutdown');
         }
-      }
-      await reports;
-      if (interrupted) break;
-      await averageBuffers(replica, collective, worldSize);
-      const evalIndices = int32FromBytes(plan.evalIndices);
-      if (plan.evaluate) {
-        const sums = emptyEvalSums(config.confidenceEdges.length - 1);
-        const ex = new Float32Array(EVAL_BATCH_SIZE * SAMPLE_FLOATS);
-        for (const b of new BatchIterator(evalIndices, { batchSize: EVAL_BATCH_SIZE })) {
-          const { x: xs, labels } = prepareBatch(data.test, b.indices, ex, { augment: false, seed: 0, epoch: 0 });
-          replica.evaluateBatch(xs, labels, config.loss, epoch + 1, config.confidenceEdges, sums);
+        const outcome = await trainGeneration(ctx);
+        if (outcome.kind === 'finished') return await finish('done', 'done');
+        if (outcome.kind === 'nonfinite') return await finish('nonfinite', 'nonfinite', outcome.detail);
+        if (leaving()) return await finish('left', 'shutdown');
+        reason = 'membership-change';
+      } catch (err) {
+        reason = classify(err);
+        if (reason === 'identity-lost') workerId = null;
+        if (reason === 'coordinator-lost') {
+          lostSinceMs ??= Date.now();
+          if (Date.now() - lostSinceMs > opts.coordinatorLostTimeoutMs) throw new Error(`coordinator ${opts.coordinator} unreachable for ${opts.coordinatorLostTimeoutMs} ms`, { cause: err });
+          await new Promise((r) => setTimeout(r, RECONNECT_PAUSE_MS));
         }
-        await client.reportEval({ workerId, generation, rank, epoch: epoch + 1, ...sums, paramsDigest: paramsDigest(replica.params) });
-      }
-      if (plan.checkpointAtEnd && rank === 0) {
-        const ckpt = captureCheckpoint(replica, {
-          experiment: config.experiment, seed: config.seed, batchSize: config.batchSize, worldSize,
-          epoch: epoch + 1, position: 0, globalStep: step, history: [], trainSeconds: 0, trainImages: 0,
-        });
-        await client.uploadCheckpoint(workerId, generation, step, encodeCheckpoint(ckpt));
+        log.warn({ reason, err: (err as Error).message }, 're-joining the rendezvous');
       }
     }
-    try {
-      await client.leave(workerId, generation, interrupted ? 'shutdown' : 'done');
-    } catch (err) {
-      // The run is over for this worker either way; a coordinator that already stopped is fine.
-      rlog.warn({ err: (err as Error).message }, 'could not tell the coordinator that this worker left');
-    }
-    rlog.info({ steps: step, interrupted }, 'worker finished');
-    model.dispose();
-    return { rank, worldSize, steps: step, interrupted };
   } finally {
-    if (heartbeat !== null) clearInterval(heartbeat);
+    watch?.stop();
     await collective?.close();
     client.close();
   }
 }
 
-/** Broadcast parameters and buffers from `root` so every replica starts identical. */
-async function broadcastState(replica: Replica, collective: RingCollective, root: number): Promise<void> {
-  const layout = stateLayout(replica.model);
-  const state = exportState(replica.model);
-  const flat = new Float32Array(layout.reduce((n, e) => n + state.get(e.name)!.length, 0));
-  let off = 0;
-  for (const e of layout) {
-    flat.set(state.get(e.name)!, off);
-    off += state.get(e.name)!.length;
-  }
-  await collective.broadcast(flat, root);
-  off = 0;
-  const back = new Map<string, Float32Array>();
-  for (const e of layout) {
-    const n = state.get(e.name)!.length;
-    back.set(e.name, flat.slice(off, off + n));
-    off += n;
-  }
-  importState(replica.model, back);
-  replica.syncFromModel();
+/** Why an error ends the generation (re-join), or rethrow it when it is fatal (bad config, rejected join). */
+function classify(err: unknown): RejoinReason {
+  if (err instanceof RejoinRequired) return err.reason;
+  const code = (err as grpc.ServiceError).code;
+  if (code === grpc.status.NOT_FOUND) return 'identity-lost';
+  if (code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.RESOURCE_EXHAUSTED) return 'coordinator-lost';
+  if (code === grpc.status.FAILED_PRECONDITION) return 'peer-failure';
+  throw err;
 }
 
-/** Average BatchNorm running statistics over the replicas (before evaluation and checkpoints). */
-async function averageBuffers(replica: Replica, collective: RingCollective, worldSize: number): Promise<void> {
-  const buffers = replica.model.buffers;
-  if (buffers.length === 0 || worldSize === 1) return;
-  const values = buffers.map((b) => b.variable.dataSync() as Float32Array);
-  const flat = new Float32Array(values.reduce((n, v) => n + v.length, 0));
-  let off = 0;
-  for (const v of values) {
-    flat.set(v, off);
-    off += v.length;
+/** Give this rank the ring's state: from the checkpoint, from a surviving rank, or rank 0's initialisation. */
+async function adoptState(
+  a: Assignment,
+  s: { client: CoordinatorClient; workerId: string; replica: Replica; ring: RingCollective; generation: number; config: TrainConfig; log: Logger },
+): Promise<void> {
+  let root = a.stateSourceRank >= 0 ? a.stateSourceRank : 0;
+  if (a.restoreFromCheckpoint) {
+    root = 0;
+    if (a.rank === 0) {
+      const { step, bytes } = await s.client.fetchCheckpoint(s.workerId, s.generation);
+      const ckpt = decodeCheckpoint<TrainCheckpointMeta>(bytes, `checkpoint of step ${step} from the coordinator`);
+      validateCheckpoint(ckpt, s.config.model);
+      restoreCheckpoint(s.replica, ckpt);
+      s.log.info({ step }, 'restored the checkpoint');
+    }
   }
-  await collective.allReduce(flat, {});
-  const state = exportState(replica.model);
-  off = 0;
-  for (const b of buffers) {
-    const n = b.variable.size;
-    state.set(b.name, flat.subarray(off, off + n).map((v) => v / worldSize));
-    off += n;
+  try {
+    await broadcastState(s.replica, s.ring, root);
+  } catch (err) {
+    throw new RejoinRequired('peer-failure', s.generation, { cause: err });
   }
-  importState(replica.model, state);
-}
-
-/** Short digest of the flat parameters: equal on every rank when the replicas are in sync. */
-export function paramsDigest(params: Float32Array): string {
-  return createHash('sha256').update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)).digest('hex').slice(0, 16);
 }
 
 /** Default pod name: the Kubernetes pod's hostname, or this machine's. */

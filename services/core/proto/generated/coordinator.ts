@@ -10,6 +10,7 @@ import type { DescribeRunRequest as _encourage_v1_DescribeRunRequest, DescribeRu
 import type { EpochPlan as _encourage_v1_EpochPlan, EpochPlan__Output as _encourage_v1_EpochPlan__Output } from './encourage/v1/EpochPlan.js';
 import type { EpochPlanRequest as _encourage_v1_EpochPlanRequest, EpochPlanRequest__Output as _encourage_v1_EpochPlanRequest__Output } from './encourage/v1/EpochPlanRequest.js';
 import type { EvalReport as _encourage_v1_EvalReport, EvalReport__Output as _encourage_v1_EvalReport__Output } from './encourage/v1/EvalReport.js';
+import type { FetchCheckpointRequest as _encourage_v1_FetchCheckpointRequest, FetchCheckpointRequest__Output as _encourage_v1_FetchCheckpointRequest__Output } from './encourage/v1/FetchCheckpointRequest.js';
 import type { HeartbeatRequest as _encourage_v1_HeartbeatRequest, HeartbeatRequest__Output as _encourage_v1_HeartbeatRequest__Output } from './encourage/v1/HeartbeatRequest.js';
 import type { HeartbeatResponse as _encourage_v1_HeartbeatResponse, HeartbeatResponse__Output as _encourage_v1_HeartbeatResponse__Output } from './encourage/v1/HeartbeatResponse.js';
 import type { LeaveRequest as _encourage_v1_LeaveRequest, LeaveRequest__Output as _encourage_v1_LeaveRequest__Output } from './encourage/v1/LeaveRequest.js';
@@ -36,6 +37,7 @@ export interface ProtoGrpcType {
       EpochPlan: MessageTypeDefinition<_encourage_v1_EpochPlan, _encourage_v1_EpochPlan__Output>
       EpochPlanRequest: MessageTypeDefinition<_encourage_v1_EpochPlanRequest, _encourage_v1_EpochPlanRequest__Output>
       EvalReport: MessageTypeDefinition<_encourage_v1_EvalReport, _encourage_v1_EvalReport__Output>
+      FetchCheckpointRequest: MessageTypeDefinition<_encourage_v1_FetchCheckpointRequest, _encourage_v1_FetchCheckpointRequest__Output>
       HeartbeatRequest: MessageTypeDefinition<_encourage_v1_HeartbeatRequest, _encourage_v1_HeartbeatRequest__Output>
       HeartbeatResponse: MessageTypeDefinition<_encourage_v1_HeartbeatResponse, _encourage_v1_HeartbeatResponse__Output>
       LeaveRequest: MessageTypeDefinition<_encourage_v1_LeaveRequest, _encourage_v1_LeaveRequest__Output>

@@ -28,6 +28,20 @@ export interface Assignment {
    * Set when the run has finished; the worker exits.
    */
   'finished'?: (boolean);
+  /**
+   * Samples of start_epoch's order already committed (the new ring re-shards the rest).
+   */
+  'startPosition'?: (number | string | Long);
+  /**
+   * Rank (in this generation) whose in-memory state every rank adopts by broadcast; -1 when the
+   * state comes from the checkpoint (restore_from_checkpoint) or from the seeded initialisation.
+   */
+  'stateSourceRank'?: (number);
+  /**
+   * The coordinator is stopping (SIGTERM): rank 0 uploads a checkpoint of the state at
+   * start_step, then every worker leaves; the run resumes later from that checkpoint.
+   */
+  'stop'?: (boolean);
 }
 
 export interface Assignment__Output {
@@ -56,4 +70,18 @@ export interface Assignment__Output {
    * Set when the run has finished; the worker exits.
    */
   'finished': (boolean);
+  /**
+   * Samples of start_epoch's order already committed (the new ring re-shards the rest).
+   */
+  'startPosition': (number);
+  /**
+   * Rank (in this generation) whose in-memory state every rank adopts by broadcast; -1 when the
+   * state comes from the checkpoint (restore_from_checkpoint) or from the seeded initialisation.
+   */
+  'stateSourceRank': (number);
+  /**
+   * The coordinator is stopping (SIGTERM): rank 0 uploads a checkpoint of the state at
+   * start_step, then every worker leaves; the run resumes later from that checkpoint.
+   */
+  'stop': (boolean);
 }

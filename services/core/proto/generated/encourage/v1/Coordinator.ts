@@ -10,6 +10,7 @@ import type { DescribeRunRequest as _encourage_v1_DescribeRunRequest, DescribeRu
 import type { EpochPlan as _encourage_v1_EpochPlan, EpochPlan__Output as _encourage_v1_EpochPlan__Output } from '../../encourage/v1/EpochPlan.js';
 import type { EpochPlanRequest as _encourage_v1_EpochPlanRequest, EpochPlanRequest__Output as _encourage_v1_EpochPlanRequest__Output } from '../../encourage/v1/EpochPlanRequest.js';
 import type { EvalReport as _encourage_v1_EvalReport, EvalReport__Output as _encourage_v1_EvalReport__Output } from '../../encourage/v1/EvalReport.js';
+import type { FetchCheckpointRequest as _encourage_v1_FetchCheckpointRequest, FetchCheckpointRequest__Output as _encourage_v1_FetchCheckpointRequest__Output } from '../../encourage/v1/FetchCheckpointRequest.js';
 import type { HeartbeatRequest as _encourage_v1_HeartbeatRequest, HeartbeatRequest__Output as _encourage_v1_HeartbeatRequest__Output } from '../../encourage/v1/HeartbeatRequest.js';
 import type { HeartbeatResponse as _encourage_v1_HeartbeatResponse, HeartbeatResponse__Output as _encourage_v1_HeartbeatResponse__Output } from '../../encourage/v1/HeartbeatResponse.js';
 import type { LeaveRequest as _encourage_v1_LeaveRequest, LeaveRequest__Output as _encourage_v1_LeaveRequest__Output } from '../../encourage/v1/LeaveRequest.js';
@@ -36,6 +37,19 @@ export interface CoordinatorClient extends grpc.Client {
   describeRun(argument: _encourage_v1_DescribeRunRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
   describeRun(argument: _encourage_v1_DescribeRunRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
   describeRun(argument: _encourage_v1_DescribeRunRequest, callback: grpc.requestCallback<_encourage_v1_RunDescription__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The newest checkpoint, streamed to the rank that restores the run's state from it (after a
+   * coordinator restart); it then broadcasts the state to the ring.
+   */
+  FetchCheckpoint(argument: _encourage_v1_FetchCheckpointRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_encourage_v1_CheckpointChunk__Output>;
+  FetchCheckpoint(argument: _encourage_v1_FetchCheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_encourage_v1_CheckpointChunk__Output>;
+  /**
+   * The newest checkpoint, streamed to the rank that restores the run's state from it (after a
+   * coordinator restart); it then broadcasts the state to the ring.
+   */
+  fetchCheckpoint(argument: _encourage_v1_FetchCheckpointRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_encourage_v1_CheckpointChunk__Output>;
+  fetchCheckpoint(argument: _encourage_v1_FetchCheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_encourage_v1_CheckpointChunk__Output>;
   
   /**
    * The shard of one epoch for the caller's rank: sample indices and per-step learning rates.
@@ -169,6 +183,12 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   DescribeRun: grpc.handleUnaryCall<_encourage_v1_DescribeRunRequest__Output, _encourage_v1_RunDescription>;
   
   /**
+   * The newest checkpoint, streamed to the rank that restores the run's state from it (after a
+   * coordinator restart); it then broadcasts the state to the ring.
+   */
+  FetchCheckpoint: grpc.handleServerStreamingCall<_encourage_v1_FetchCheckpointRequest__Output, _encourage_v1_CheckpointChunk>;
+  
+  /**
    * The shard of one epoch for the caller's rank: sample indices and per-step learning rates.
    */
   GetEpochPlan: grpc.handleUnaryCall<_encourage_v1_EpochPlanRequest__Output, _encourage_v1_EpochPlan>;
@@ -213,6 +233,7 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
 
 export interface CoordinatorDefinition extends grpc.ServiceDefinition {
   DescribeRun: MethodDefinition<_encourage_v1_DescribeRunRequest, _encourage_v1_RunDescription, _encourage_v1_DescribeRunRequest__Output, _encourage_v1_RunDescription__Output>
+  FetchCheckpoint: MethodDefinition<_encourage_v1_FetchCheckpointRequest, _encourage_v1_CheckpointChunk, _encourage_v1_FetchCheckpointRequest__Output, _encourage_v1_CheckpointChunk__Output>
   GetEpochPlan: MethodDefinition<_encourage_v1_EpochPlanRequest, _encourage_v1_EpochPlan, _encourage_v1_EpochPlanRequest__Output, _encourage_v1_EpochPlan__Output>
   Heartbeat: MethodDefinition<_encourage_v1_HeartbeatRequest, _encourage_v1_HeartbeatResponse, _encourage_v1_HeartbeatRequest__Output, _encourage_v1_HeartbeatResponse__Output>
   Leave: MethodDefinition<_encourage_v1_LeaveRequest, _encourage_v1_Ack, _encourage_v1_LeaveRequest__Output, _encourage_v1_Ack__Output>

@@ -15,7 +15,7 @@ export interface EpochPlan {
    */
   'learningRates'?: (Buffer | Uint8Array | string);
   /**
-   * Global step of the epoch's first step.
+   * Global step of the plan's first step.
    */
   'firstStep'?: (number | string | Long);
   /**
@@ -30,6 +30,20 @@ export interface EpochPlan {
    * Whether ranks evaluate (and report their parameter digests) after this epoch.
    */
   'evaluate'?: (boolean);
+  /**
+   * Position in the epoch's sample order where this plan starts (0 unless the ring changed
+   * mid-epoch); the plan covers the rest of the epoch.
+   */
+  'startPosition'?: (number | string | Long);
+  /**
+   * This rank's examples in each step (int32 little-endian); equal to batch_size except in an
+   * epoch's last step, where the remainder is split as evenly as possible.
+   */
+  'stepExamples'?: (Buffer | Uint8Array | string);
+  /**
+   * Samples in one epoch (the training set, or fewer with max_steps_per_epoch).
+   */
+  'epochSamples'?: (number | string | Long);
 }
 
 export interface EpochPlan__Output {
@@ -45,7 +59,7 @@ export interface EpochPlan__Output {
    */
   'learningRates': (Buffer);
   /**
-   * Global step of the epoch's first step.
+   * Global step of the plan's first step.
    */
   'firstStep': (number);
   /**
@@ -60,4 +74,18 @@ export interface EpochPlan__Output {
    * Whether ranks evaluate (and report their parameter digests) after this epoch.
    */
   'evaluate': (boolean);
+  /**
+   * Position in the epoch's sample order where this plan starts (0 unless the ring changed
+   * mid-epoch); the plan covers the rest of the epoch.
+   */
+  'startPosition': (number);
+  /**
+   * This rank's examples in each step (int32 little-endian); equal to batch_size except in an
+   * epoch's last step, where the remainder is split as evenly as possible.
+   */
+  'stepExamples': (Buffer);
+  /**
+   * Samples in one epoch (the training set, or fewer with max_steps_per_epoch).
+   */
+  'epochSamples': (number);
 }

@@ -38,6 +38,15 @@ export interface StepReport {
   'allreduceSeconds'?: (number | string);
   'updateSeconds'?: (number | string);
   'allreduceBytes'?: (number | string | Long);
+  /**
+   * Sum of the dataset indices this rank trained on in the step: the coordinator checks it
+   * against the plan, so sample accounting reflects what workers actually did.
+   */
+  'indexSum'?: (number | string);
+  /**
+   * A loss or gradient on some rank was NaN/Inf; the update was skipped on every rank.
+   */
+  'skipped'?: (boolean);
 }
 
 export interface StepReport__Output {
@@ -76,4 +85,13 @@ export interface StepReport__Output {
   'allreduceSeconds': (number);
   'updateSeconds': (number);
   'allreduceBytes': (number);
+  /**
+   * Sum of the dataset indices this rank trained on in the step: the coordinator checks it
+   * against the plan, so sample accounting reflects what workers actually did.
+   */
+  'indexSum': (number);
+  /**
+   * A loss or gradient on some rank was NaN/Inf; the update was skipped on every rank.
+   */
+  'skipped': (boolean);
 }

@@ -5,9 +5,31 @@ import type { Long } from '@grpc/proto-loader';
 export interface WaitAssignmentRequest {
   'workerId'?: (string);
   'knownGeneration'?: (number | string | Long);
+  /**
+   * Global step of the replica state this worker holds in memory (-1: none, e.g. a new worker).
+   * A ranked worker that asks with known_generation = the current generation is re-joining: the
+   * coordinator opens a re-rendezvous (TorchElastic semantics) and resumes from the most advanced
+   * state any re-joining worker holds.
+   */
+  'appliedStep'?: (number | string | Long);
+  /**
+   * Why the worker re-joins (logged): "peer-failure", "membership-change", "coordinator-lost", ...
+   */
+  'reason'?: (string);
 }
 
 export interface WaitAssignmentRequest__Output {
   'workerId': (string);
   'knownGeneration': (number);
+  /**
+   * Global step of the replica state this worker holds in memory (-1: none, e.g. a new worker).
+   * A ranked worker that asks with known_generation = the current generation is re-joining: the
+   * coordinator opens a re-rendezvous (TorchElastic semantics) and resumes from the most advanced
+   * state any re-joining worker holds.
+   */
+  'appliedStep': (number);
+  /**
+   * Why the worker re-joins (logged): "peer-failure", "membership-change", "coordinator-lost", ...
+   */
+  'reason': (string);
 }

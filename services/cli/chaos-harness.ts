@@ -1,0 +1,142 @@
+/**
+ * Test harness for chaos and security tests: real `encourage coordinator` / `encourage worker`
+ * processes on loopback, with live access to their JSON logs, so tests can wait for a state
+ * ("new ring", an epoch record) before they kill, stop or restart a process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { CLI_MAIN, lastJsonLine } from './cli-harness.js';
+
+export interface Proc {
+  readonly child: ChildProcess;
+  /** Exit code/signal and output, once the process has exited. */
+  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+  /** Parsed JSON log lines so far. */
+  readonly logs: Record<string, unknown>[];
+  stderr(): string;
+  /** Resolve with the first log line (past or future) matching `pred`; reject after `timeoutMs`. */
+  waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs: number, what?: string): Promise<Record<string, unknown>>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start the CLI with `args` (and extra env), collecting its logs. */
+export function startProc(args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  const logs: Record<string, unknown>[] = [];
+  const watchers = new Set<() => void>();
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    stderr += text;
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
+      }
+    }
+    for (const w of [...watchers]) w();
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      resolve({ code, signal, stdout, stderr });
+      for (const w of [...watchers]) w();
+    });
+  });
+  return {
+    child, done, logs,
+    stderr: () => stderr,
+    waitForLog(pred, timeoutMs, what = 'log line') {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = logs.find(pred);
+          if (hit !== undefined) {
+            cleanup();
+            resolve(hit);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            cleanup();
+            reject(new Error(`process exited before ${what}:\n${stderr.slice(-3000)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no ${what} within ${timeoutMs} ms:\n${stderr.slice(-3000)}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          watchers.delete(check);
+        };
+        watchers.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Fast failure detection for tests: heartbeats every 200 ms, lost after 1.5 s. */
+export const FAST_FAILURE_FLAGS = ['--heartbeat-interval-ms', '200', '--heartbeat-timeout-ms', '1500', '--rendezvous-grace-ms', '500', '--rendezvous-timeout-ms', '20000'];
+
+/** A small run: 3 epochs of 384 synthetic images on the BatchNorm-free CNN. */
+export function runFlags(dir: string, experiment: string, extra: readonly string[] = []): string[] {
+  return [
+    '--data', 'synthetic', '--synthetic-train', '384', '--synthetic-test', '128', '--model', 'cnn-nobn', '--epochs', '3', '--batch-size', '16',
+    '--seed', '5', '--lr', '0.05', '--loss', 'el', '--allreduce-timeout-ms', '5000', '--experiment', experiment, '--run-dir', dir, '--log-level', 'info', ...extra,
+  ];
+}
+
+/** `encourage coordinator` on 127.0.0.1:port. */
+export function startCoordinator(port: number, dir: string, experiment: string, extra: readonly string[] = []): Proc {
+  return startProc(['coordinator', '--host', '127.0.0.1', '--port', String(port), ...FAST_FAILURE_FLAGS, ...runFlags(dir, experiment), ...extra]);
+}
+
+/** `encourage worker` (one process) of pod `pod`. */
+export function startWorker(port: number, pod: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
+  return startProc(['worker', '--coordinator', `127.0.0.1:${port}`, '--pod', pod, '--local-procs', '1', '--log-level', 'info', ...extra], env);
+}
+
+/** Step records in a run's metrics.jsonl so far. */
+export async function stepsRecorded(dir: string): Promise<number> {
+  try {
+    const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8');
+    return text.split('\n').filter((l) => l.includes('"type":"step"')).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resolve once the coordinator of `proc` has committed `steps` steps (from its log of merged steps). */
+export async function waitForSteps(dir: string, steps: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while ((await stepsRecorded(dir)) < steps) {
+    if (Date.now() > until) throw new Error(`fewer than ${steps} steps recorded in ${dir} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The JSON summary a finished coordinator printed. */
+export function summaryOf<T = Record<string, unknown>>(result: { stdout: string; stderr: string }): T {
+  try {
+    return lastJsonLine<T>(result.stdout);
+  } catch (err) {
+    throw new Error(`no summary on stdout:\n${result.stderr.slice(-3000)}`, { cause: err });
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * `encourage health`: ask a coordinator or the operator over grpc.health.v1 whether it is
+ * SERVING. Prints {address, service, status}; exits 0 only for SERVING (what the Helm chart's
+ * `helm test` hook relies on), 1 otherwise.
+ */
+import type { Command } from 'commander';
+import { ConfigError } from '../core/errors.js';
+import { probeHealth } from '../coordinator/health-probe.js';
+import { printJsonLine } from './io.js';
+
+/** Register `encourage health`. */
+export function registerHealthCommand(program: Command): void {
+  program
+    .command('health')
+    .description('Check a coordinator or the operator over grpc.health.v1 (exit 0 when SERVING)')
+    .requiredOption('--address <host:port>', 'gRPC address, e.g. encourage-operator.encourage.svc:7070')
+    .option('--service <name>', 'service name to check ("" = the whole server)', '')
+    .option('--timeout-ms <ms>', 'deadline, including waiting for the connection', '5000')
+    .action(async (flags: { address: string; service: string; timeoutMs: string }) => {
+      if (!/^[^\s:]+:\d{1,5}$/.test(flags.address)) throw new ConfigError('address', flags.address, 'host:port');
+      const timeoutMs = Number(flags.timeoutMs);
+      if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new ConfigError('timeoutMs', flags.timeoutMs, 'an integer ≥ 1');
+      const status = await probeHealth(flags.address, { service: flags.service, timeoutMs });
+      printJsonLine({ address: flags.address, service: flags.service, status });
+      process.exitCode = status === 'SERVING' ? 0 : 1;
+    });
+}
