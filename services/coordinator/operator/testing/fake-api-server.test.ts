@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ApiException, CoreV1Api, CustomObjectsApi, ListWatch, PatchStrategy, setHeaderOptions, Watch, type V1Pod } from '@kubernetes/client-node';
 import { COORDINATOR_RULES, OPERATOR_RULES } from '../rbac-rules.js';
 import { FakeApiServer } from './fake-api-server.js';
-import { validateResource } from './openapi-validation.js';
+import { kubernetesAdmission } from './admission.js';
 
 const EXP = { group: 'encourage.dev', version: 'v1alpha1', plural: 'experiments' };
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -25,7 +25,7 @@ function statusOf(err: unknown): { code: number; reason: string; message: string
 }
 
 async function withServer(fn: (s: FakeApiServer, core: CoreV1Api, custom: CustomObjectsApi) => Promise<void>, options: Parameters<typeof FakeApiServer.start>[0] = {}): Promise<void> {
-  const s = await FakeApiServer.start({ validate: validateResource, ...options });
+  const s = await FakeApiServer.start({ admission: kubernetesAdmission(), ...options });
   try {
     const kc = s.kubeConfig();
     await fn(s, kc.makeApiClient(CoreV1Api), kc.makeApiClient(CustomObjectsApi));
@@ -68,7 +68,7 @@ test('patches by Content-Type: JSON Patch (client default), merge patch, 415 for
     const failedTest = await custom.patchNamespacedCustomObject({ ...EXP, namespace: 'ns', name: 'e', body: [{ op: 'test', path: '/spec/epochs', value: 99 }] }).catch((e: unknown) => e);
     assert.equal(statusOf(failedTest).code, 422);
     const merged = (await custom.patchNamespacedCustomObject({ ...EXP, namespace: 'ns', name: 'e', body: { metadata: { labels: { a: null, c: 'd' } }, spec: { workers: { minReplicas: 1 } } } }, MERGE)) as { spec: { workers: object }; metadata: { labels: object } };
-    assert.deepEqual(merged.spec.workers, { replicas: 2, minReplicas: 1 });
+    assert.deepEqual(merged.spec.workers, { replicas: 2, minReplicas: 1, gpusPerPod: 0 }, 'the CRD schema defaults gpusPerPod');
     assert.deepEqual(merged.metadata.labels, { c: 'd' });
     assert.equal(s.audit.at(-1)!.contentType, 'application/merge-patch+json');
     const stale = await custom.patchNamespacedCustomObject({ ...EXP, namespace: 'ns', name: 'e', body: { metadata: { resourceVersion: exp.metadata.resourceVersion }, spec: { epochs: 5 } } }, MERGE).catch((e: unknown) => e);
@@ -135,7 +135,7 @@ test('watch: ordered events from a resourceVersion, selector transitions, bookma
       const lw = new ListWatch('/apis/encourage.dev/v1alpha1/namespaces/ns/experiments', new Watch(s.kubeConfig()), () => custom.listNamespacedCustomObject({ ...EXP, namespace: 'ns' }), false);
       await lw.start();
       s.store.compact();
-      await custom.createNamespacedCustomObject({ ...EXP, namespace: 'ns', body: { metadata: { name: 'late' }, spec: {} } });
+      await custom.createNamespacedCustomObject({ ...EXP, namespace: 'ns', body: { metadata: { name: 'late' }, spec: { workers: { replicas: 1 } } } });
       s.dropWatches();
       const deadline = Date.now() + 5000;
       while (lw.get('late', 'ns') === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -147,7 +147,7 @@ test('watch: ordered events from a resourceVersion, selector transitions, bookma
 
 test('finalizers hold a deleted object; graceful pod deletion; garbage collection of dependents', () =>
   withServer(async (s, core, custom) => {
-    const exp = (await custom.createNamespacedCustomObject({ ...EXP, namespace: 'ns', body: { metadata: { name: 'e', finalizers: ['x/y'] }, spec: {} } })) as { metadata: { uid: string } };
+    const exp = (await custom.createNamespacedCustomObject({ ...EXP, namespace: 'ns', body: { metadata: { name: 'e', finalizers: ['x/y'] }, spec: { workers: { replicas: 1 } } } })) as { metadata: { uid: string } };
     const owner = [{ apiVersion: 'encourage.dev/v1alpha1', kind: 'Experiment', name: 'e', uid: exp.metadata.uid, controller: true }];
     await core.createNamespacedPod({ namespace: 'ns', body: pod('unbound', {}, { metadata: { name: 'unbound', ownerReferences: owner } }) });
     await core.createNamespacedPod({ namespace: 'ns', body: pod('bound', {}, { metadata: { name: 'bound', ownerReferences: owner } }) });
@@ -180,7 +180,7 @@ test('bearer tokens and RBAC rules: 401, 403 with the Kubernetes message, blockO
       const coord = s.kubeConfig('coord-token');
       const custom = coord.makeApiClient(CustomObjectsApi);
       const admin = s.kubeConfig('admin-token').makeApiClient(CustomObjectsApi);
-      const exp = (await admin.createNamespacedCustomObject({ ...EXP, namespace: 'ns', body: { metadata: { name: 'e' }, spec: {} } })) as { metadata: { uid: string } };
+      const exp = (await admin.createNamespacedCustomObject({ ...EXP, namespace: 'ns', body: { metadata: { name: 'e' }, spec: { workers: { replicas: 1 } } } })) as { metadata: { uid: string } };
       await custom.patchNamespacedCustomObjectStatus({ ...EXP, namespace: 'ns', name: 'e', body: { status: { epoch: 1 } } }, MERGE);
       const other = await custom.patchNamespacedCustomObjectStatus({ ...EXP, namespace: 'elsewhere', name: 'e', body: { status: {} } }, MERGE).catch((e: unknown) => e);
       assert.equal(statusOf(other).code, 403, 'a Role binds in its namespace only');

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { rulesAllow, type PolicyRule } from '../rbac-rules.js';
 import { apiVersionOf, findResource, resourceOfKind, type KObject, type ResourceDef } from './fake-resources.js';
+import type { Admission } from './admission.js';
 import { ApiError, FakeStore, type FakeStoreOptions } from './fake-store.js';
 import { applyJsonPatch, applyMergePatch, PatchError } from './json-patch.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
@@ -35,6 +36,8 @@ export interface FakeApiServerOptions extends FakeStoreOptions {
   readonly bookmarkIntervalMs?: number;
   /** Cap (and default) of a watch's `timeoutSeconds`. */
   readonly maxWatchSeconds?: number;
+  /** Validation (and defaulting) of every object written; a rejection is a 422 Invalid. */
+  readonly admission?: Admission;
 }
 
 export interface AuditEntry {
@@ -175,7 +178,7 @@ export class FakeApiServer {
       }
       const body = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE' ? await readJson(req) : null;
       if (verb === 'watch') return this.watch(req, res, route, q, user);
-      const result = this.dispatch(req, route, verb, q, body);
+      const result = await this.dispatch(req, route, verb, q, body);
       reply(verb === 'create' ? 201 : 200, result);
     } catch (err) {
       fail(err);
@@ -212,7 +215,18 @@ export class FakeApiServer {
     }
   }
 
-  private dispatch(req: IncomingMessage, route: Route, verb: string, q: URLSearchParams, body: unknown): object {
+  /** Run admission on an object about to be stored. */
+  private async admit(def: ResourceDef, obj: KObject): Promise<KObject> {
+    if (this.options.admission === undefined) return obj;
+    try {
+      return await this.options.admission(def, obj);
+    } catch (err) {
+      if ((err as Error).name === 'AdmissionError') throw new ApiError(422, 'Invalid', `${def.kind} "${obj.metadata?.name ?? ''}" is invalid: ${(err as Error).message}`, { name: obj.metadata?.name ?? '', kind: def.kind });
+      throw err;
+    }
+  }
+
+  private async dispatch(req: IncomingMessage, route: Route, verb: string, q: URLSearchParams, body: unknown): Promise<object> {
     const { def, subresource } = route;
     const ns = route.namespace;
     if (ns === null && verb !== 'list') throw new ApiError(404, 'NotFound', `${def.plural} is namespaced; use /namespaces/<ns>/${def.plural}`);
@@ -230,9 +244,11 @@ export class FakeApiServer {
         return subresource === 'scale' ? this.scaleOf(def, this.store.get(def, ns!, name!)) : this.store.get(def, ns!, name!);
       case 'create': {
         if (subresource === 'binding') return this.bind(ns!, name!, body as { target?: { kind?: string; name?: string } });
-        const obj = body as KObject;
+        const obj = { ...(body as KObject) };
         this.checkOwnerReferences(req, obj, ns!);
-        return this.store.create(def, ns!, obj);
+        // Status is not the client's to set on create (custom resources drop it, pods start Pending).
+        if (def.statusSubresource) delete obj.status;
+        return this.store.create(def, ns!, await this.admit(def, { ...obj, metadata: { ...obj.metadata, namespace: obj.metadata?.namespace ?? ns! } }));
       }
       case 'update':
       case 'patch': {
@@ -241,7 +257,12 @@ export class FakeApiServer {
         const next = verb === 'update' ? (body as KObject) : (this.applyPatch(req, base, body) as KObject);
         if (subresource === 'scale') return this.writeScale(def, current, next);
         if (subresource !== 'status') this.checkOwnerReferences(req, next, ns!);
-        return this.store.update(def, ns!, name!, next, subresource === 'status' ? 'status' : null);
+        // Admission sees the object as it would be stored: a status write changes only the status.
+        const candidate =
+          subresource === 'status' ? { ...current, status: next.status ?? {}, metadata: { ...current.metadata, resourceVersion: next.metadata?.resourceVersion ?? current.metadata.resourceVersion } }
+          : def.statusSubresource ? withStatus(next, current.status)
+          : next;
+        return this.store.update(def, ns!, name!, await this.admit(def, candidate), subresource === 'status' ? 'status' : null);
       }
       case 'delete': {
         const opts = (body ?? {}) as { gracePeriodSeconds?: number; propagationPolicy?: string };
@@ -280,7 +301,7 @@ export class FakeApiServer {
     };
   }
 
-  private writeScale(def: ResourceDef, current: KObject, scale: KObject): object {
+  private async writeScale(def: ResourceDef, current: KObject, scale: KObject): Promise<object> {
     const replicas = (scale.spec as { replicas?: unknown } | undefined)?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw new ApiError(422, 'Invalid', `Scale.autoscaling "${current.metadata.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}`);
     const next = structuredClone(current);
@@ -289,7 +310,7 @@ export class FakeApiServer {
     for (const k of path.slice(0, -1)) cur = (cur[k] ??= {}) as Record<string, unknown>;
     cur[path[path.length - 1]!] = replicas;
     next.metadata.resourceVersion = scale.metadata?.resourceVersion ?? current.metadata.resourceVersion;
-    return this.scaleOf(def, this.store.update(def, current.metadata.namespace!, current.metadata.name!, next));
+    return this.scaleOf(def, this.store.update(def, current.metadata.namespace!, current.metadata.name!, await this.admit(def, next)));
   }
 
   /** POST pods/<name>/binding: what the scheduler does (here: the fake kubelet). */
@@ -331,6 +352,8 @@ export class FakeApiServer {
       throw err;
     }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    // Headers go out at once: a client waits for them before it considers the watch established.
+    res.flushHeaders();
     live = true;
     for (const [type, obj] of pending) write(type, obj);
     this.audit.push(entry);
@@ -351,6 +374,12 @@ export class FakeApiServer {
     // The response's 'close' is the client going away (the request's fires once its body is read).
     res.on('close', finish);
   }
+}
+
+/** `obj` with `status` replaced (absent when undefined, as JSON would have it). */
+function withStatus(obj: KObject, status: KObject['status']): KObject {
+  const { status: _old, ...rest } = obj;
+  return status === undefined ? (rest as KObject) : { ...rest, status };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -43,8 +43,6 @@ export interface FakeStoreOptions {
   readonly eventWindow?: number;
   /** First three octets… of Service cluster IPs, e.g. "127.1" (a /16 prefix). */
   readonly clusterIpPrefix?: string;
-  /** Admission validation: a message rejects the object with 422 Invalid. */
-  readonly validate?: (def: ResourceDef, obj: KObject) => string | null;
   readonly now?: () => number;
 }
 
@@ -69,7 +67,7 @@ export class FakeStore {
   private readonly eventWindow: number;
   private readonly now: () => number;
 
-  constructor(private readonly options: FakeStoreOptions = {}) {
+  constructor(options: FakeStoreOptions = {}) {
     this.ips = new ClusterIpAllocator(options.clusterIpPrefix ?? '10.96');
     this.eventWindow = options.eventWindow ?? 10_000;
     this.now = options.now ?? Date.now;
@@ -136,8 +134,6 @@ export class FakeStore {
       throw new ApiError(409, 'AlreadyExists', `${def.plural}${def.group === '' ? '' : `.${def.group}`} "${name}" already exists`, { name, group: def.group, kind: def.plural });
     }
     applyCreateDefaults(def, obj, this.ips);
-    const invalid = this.options.validate?.(def, obj) ?? null;
-    if (invalid !== null) throw new ApiError(422, 'Invalid', `${def.kind} "${name}" is invalid: ${invalid}`, { name, kind: def.kind });
     obj.apiVersion = apiVersionOf(def);
     obj.kind = def.kind;
     delete obj.metadata.deletionTimestamp;
@@ -176,8 +172,6 @@ export class FakeStore {
         throw new ApiError(422, 'Invalid', `${def.kind} "${name}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted`);
       }
       if (next.metadata.finalizers?.length === 0) delete next.metadata.finalizers;
-      const invalid = this.options.validate?.(def, next) ?? null;
-      if (invalid !== null) throw new ApiError(422, 'Invalid', `${def.kind} "${name}" is invalid: ${invalid}`, { name, kind: def.kind });
     }
     next.apiVersion = apiVersionOf(def);
     next.kind = def.kind;
