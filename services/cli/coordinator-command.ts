@@ -10,6 +10,7 @@ import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/co
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
 import { startCoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.js';
+import { startStatusUpdates } from '../coordinator/operator/status-writer.js';
 import { addMetricsOptions } from './metrics-flags.js';
 import { prettyLogs, printJsonLine } from './io.js';
 import { reportAtRunEnd } from './run-report.js';
@@ -33,13 +34,15 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--tls-key <file>', 'PEM private key of the coordinator (env ENCOURAGE_TLS_KEY)')
     .option('--tls-mutual', 'require client certificates signed by --tls-ca (mutual TLS)')
     .option('--tls-server-name <name>', 'name the server certificates carry (workers dial by address)')
-    .action(async (flags: Record<string, unknown>) => {
+    .option('--experiment-ref <namespace/name>', 'Kubernetes Experiment whose status gets this run\'s progress (in-cluster service account or KUBECONFIG)')
+    .action(async ({ experimentRef, ...flags }: Record<string, unknown>) => {
       const config = await trainConfigFromFlags(flags);
       const settings = parseCoordinatorConfig(flags);
       const listen = parseMetricsListen(flags);
       const fields = new LogFields();
       const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, component: 'coordinator' }, pretty: prettyLogs(), fields });
       const coordinator = new Coordinator(config, settings, logger);
+      const status = experimentRef === undefined ? null : startStatusUpdates(coordinator, experimentRef, logger);
       await coordinator.init();
       const metrics = await startCoordinatorMetrics(coordinator, listen, logger);
       fields.bind(() => metrics.metrics.logFields());
@@ -54,6 +57,7 @@ export function registerCoordinatorCommand(program: Command): void {
       const summary = first ?? (await coordinator.stop());
       // Let the workers' final calls (Leave) land before the server goes away.
       await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
+      await status?.stop();
       coordinator.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await metrics.close();

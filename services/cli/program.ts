@@ -10,6 +10,7 @@ import { registerCoordinatorCommand } from './coordinator-command.js';
 import { registerDataCommand } from './data-command.js';
 import { registerHealthCommand } from './health-command.js';
 import { registerReportCommand } from './report-command.js';
+import { registerOperatorCommand } from './operator-command.js';
 
 /** Build the full command tree (tests use it for `--help` output). */
 export function buildProgram(): Command {
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
   registerDataCommand(program);
   registerHealthCommand(program);
   registerReportCommand(program);
+  registerOperatorCommand(program);
   return program;
 }

@@ -77,13 +77,19 @@ function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+/** A fixed `--collective-port P` gives process i of the pod port P + i (0 stays ephemeral). */
+function collectivePortFlag(flags: Record<string, unknown>, i: number): string[] {
+  const base = Number(flags['collectivePort'] ?? 0);
+  return Number.isInteger(base) && base > 0 ? ['--collective-port', String(base + i)] : [];
+}
+
 /** Start `procs` single-process workers of this pod and wait for all; returns the worst exit code. */
 async function runLocalProcs(procs: number, gpus: string[], flags: Record<string, unknown>, listen: MetricsListen | null): Promise<number> {
   const passthrough = ['coordinator', 'pod', 'collectiveHost', 'joinToken', 'logLevel', 'coordinatorTimeoutMs', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName']
     .filter((k) => flags[k] !== undefined)
     .flatMap((k) => (flags[k] === true ? [`--${kebab(k)}`] : [`--${kebab(k)}`, String(flags[k])]));
   const children = Array.from({ length: procs }, (_, i) =>
-    spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', ...passthrough, ...metricsFlags(listen === null ? null : offsetListen(listen, i)), '--local-procs', '1', '--local-index', String(i)], {
+    spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', ...passthrough, ...collectivePortFlag(flags, i), ...metricsFlags(listen === null ? null : offsetListen(listen, i)), '--local-procs', '1', '--local-index', String(i)], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, ...TUNED_WORKER_ENV, ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length]! } : {}) },
     }),

@@ -5,7 +5,7 @@
  * become flags: defaults stay the coordinator's own, which are the same parser's defaults.
  */
 import type { ResolvedExperiment } from './experiment-spec.js';
-import { COORDINATOR_GRPC_PORT, WORKER_COLLECTIVE_PORT } from './experiment-types.js';
+import { COORDINATOR_GRPC_PORT, COORDINATOR_METRICS_PORT, WORKER_COLLECTIVE_PORT, WORKER_METRICS_PORT } from './experiment-types.js';
 
 /** Where volumes are mounted in the pods (the contract: checkpoints at /checkpoints). */
 export const CHECKPOINT_MOUNT_PATH = '/checkpoints';
@@ -85,13 +85,18 @@ export function valueAt(obj: Record<string, unknown>, path: readonly string[]): 
 }
 
 /**
- * The coordinator container's arguments (after `encourage coordinator`). `$(POD_IP)` is expanded
- * by the kubelet from the pod's Downward API env, so the gRPC endpoint binds exactly the address
- * the Service routes to.
+ * Listen-address flags. Pods normally listen on all interfaces (so `kubectl port-forward` works);
+ * with `bindPodIp` they bind the pod IP (`$(POD_IP)`, expanded by the kubelet from the Downward
+ * API env) — for hosts where pods share one network namespace, like the fake kubelet of the tests.
  */
-export function coordinatorArgs(r: ResolvedExperiment): string[] {
+function bindFlags(bindPodIp: boolean, grpcFlag: string | null): string[] {
+  return bindPodIp ? [...(grpcFlag === null ? [] : [grpcFlag, '$(POD_IP)']), '--metrics-host', '$(POD_IP)'] : [];
+}
+
+/** The coordinator container's arguments (after `encourage coordinator`). */
+export function coordinatorArgs(r: ResolvedExperiment, bindPodIp = false): string[] {
   const args = ['--experiment', r.name, '--run-dir', coordinatorRunDir(r.name), '--resume', '--experiment-ref', `${r.namespace}/${r.name}`];
-  args.push('--host', '$(POD_IP)', '--port', String(COORDINATOR_GRPC_PORT));
+  args.push('--port', String(COORDINATOR_GRPC_PORT), '--metrics-port', String(COORDINATOR_METRICS_PORT), ...bindFlags(bindPodIp, '--host'));
   args.push('--min-workers', String(r.workers.minReplicas * r.workers.ranksPerPod), '--max-workers', String(r.workers.maxReplicas * r.workers.ranksPerPod));
   const d = r.dataset;
   if (d.source === 'synthetic') {
@@ -120,10 +125,12 @@ export function coordinatorArgs(r: ResolvedExperiment): string[] {
   return args;
 }
 
-/** The worker container's arguments (after `encourage worker`). */
-export function workerArgs(r: ResolvedExperiment): string[] {
+/**
+ * The worker container's arguments (after `encourage worker`). Process i of a pod listens on
+ * collective port 7071 + i and metrics port 9091 + i (the ranges the chart's NetworkPolicy opens).
+ */
+export function workerArgs(r: ResolvedExperiment, bindPodIp = false): string[] {
   const procs = r.workers.procsPerPod;
-  // One process per pod listens on the declared collective port; with several, each child picks
-  // an ephemeral port and registers it with the coordinator.
-  return procs === 1 ? ['--local-procs', '1', '--collective-port', String(WORKER_COLLECTIVE_PORT)] : ['--local-procs', procs === null ? 'auto' : String(procs)];
+  // The collective service binds the pod IP anyway (POD_IP is also the address peers dial).
+  return ['--local-procs', procs === null ? 'auto' : String(procs), '--collective-port', String(WORKER_COLLECTIVE_PORT), '--metrics-port', String(WORKER_METRICS_PORT), ...bindFlags(bindPodIp, null)];
 }

@@ -5,7 +5,7 @@
  * `runPolicy.backoffLimit`) and deletes it first, gracefully, when the Experiment goes away — a
  * SIGTERM'd coordinator writes its final checkpoint.
  */
-import type { V1EnvVar, V1Pod, V1Secret, V1Service, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Pod, V1PodSecurityContext, V1Secret, V1SecurityContext, V1Service, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { CHECKPOINT_MOUNT_PATH, coordinatorArgs } from './coordinator-flags.js';
 import type { ResolvedExperiment } from './experiment-spec.js';
 import { COORDINATOR_GRPC_PORT, COORDINATOR_METRICS_PORT, JOIN_TOKEN_KEY, objectNames } from './experiment-types.js';
@@ -16,6 +16,13 @@ import { componentSelector, ownedMetadata, type BuildSettings } from './object-m
  * final ResNet-18 checkpoint (~90 MB with momentum) and for the coordinator to write it.
  */
 export const COORDINATOR_TERMINATION_GRACE_SECONDS = 120;
+
+/**
+ * The images run as user `encourage` (uid/gid 10001); fsGroup makes mounted PVCs writable by it.
+ * Nothing in a pod needs privileges (Pod Security Standards "restricted").
+ */
+export const POD_SECURITY_CONTEXT: V1PodSecurityContext = { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } };
+export const CONTAINER_SECURITY_CONTEXT: V1SecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
 
 /** The join token's Secret; `token` is 32 random bytes in hex (the caller draws them). */
 export function buildJoinSecret(r: ResolvedExperiment, token: string): V1Secret {
@@ -54,6 +61,7 @@ export function buildCoordinatorPod(r: ResolvedExperiment, settings: BuildSettin
     spec: {
       restartPolicy: 'Never',
       serviceAccountName: settings.coordinatorServiceAccount,
+      securityContext: POD_SECURITY_CONTEXT,
       terminationGracePeriodSeconds: COORDINATOR_TERMINATION_GRACE_SECONDS,
       ...(r.workers.priorityClassName === null ? {} : { priorityClassName: r.workers.priorityClassName }),
       containers: [
@@ -61,8 +69,8 @@ export function buildCoordinatorPod(r: ResolvedExperiment, settings: BuildSettin
           name: 'coordinator',
           image: r.workers.image ?? settings.image,
           ...(r.workers.imagePullPolicy === null ? {} : { imagePullPolicy: r.workers.imagePullPolicy }),
-          command: ['encourage', 'coordinator'],
-          args: coordinatorArgs(r),
+          // args, not command: the image's ENTRYPOINT (tini) stays PID 1 and forwards SIGTERM.
+          args: ['encourage', 'coordinator', ...coordinatorArgs(r, settings.bindPodIp)],
           env: podIdentityEnv(r),
           ports: [
             { name: 'grpc', containerPort: COORDINATOR_GRPC_PORT, protocol: 'TCP' },
@@ -71,6 +79,7 @@ export function buildCoordinatorPod(r: ResolvedExperiment, settings: BuildSettin
           // The coordinator serves grpc.health.v1 (kubelet gRPC probes, GA since Kubernetes 1.27).
           readinessProbe: { grpc: { port: COORDINATOR_GRPC_PORT }, periodSeconds: 5 },
           resources: { requests: { cpu: '250m', memory: '512Mi' } },
+          securityContext: CONTAINER_SECURITY_CONTEXT,
           volumeMounts: [ckpt.mount],
         },
       ],

@@ -24,6 +24,8 @@ export interface BuildSettings {
   /** CUDA image for workers with `gpusPerPod > 0` (unless the spec names one). */
   readonly gpuImage: string;
   readonly coordinatorServiceAccount: string;
+  /** Bind servers to the pod IP instead of all interfaces (coordinator-flags.ts). */
+  readonly bindPodIp: boolean;
 }
 
 /** Labels of experiment `name`'s objects of `component` (none: objects shared by both, e.g. the Secret). */

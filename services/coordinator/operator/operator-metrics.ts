@@ -3,11 +3,13 @@
  * reconcile outcomes and latency, queue depth, informer restarts, and experiments per phase.
  * Names follow the project's `encourage_<noun>_<unit>` convention.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createRegistry } from '../../core/metrics/registry.js';
 import { PHASES, type Experiment } from './experiment-types.js';
 
 export class OperatorMetrics {
-  readonly registry = new Registry();
+  /** With the default process metrics (core/metrics/registry.ts). */
+  readonly registry: Registry = createRegistry();
   readonly reconciles = new Counter({ name: 'encourage_operator_reconciles_total', help: 'Reconciles of Experiments by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly reconcileSeconds = new Histogram({
     name: 'encourage_operator_reconcile_duration_seconds',

@@ -12,7 +12,7 @@ import { CheckpointStore } from '../../core/checkpoint/checkpoint-store.js';
 import { ConfigError } from '../../core/errors.js';
 import type { EpochRecord } from '../../core/training/checkpoint-meta.js';
 import { rfc3339, type ExperimentStatus } from './experiment-types.js';
-import { apiStatusCode } from './kube-api.js';
+import { apiStatusCode, KubeApi, loadKubeConfig } from './kube-api.js';
 
 /** Shortest interval between two step-driven writes. */
 export const STATUS_MIN_INTERVAL_MS = 5_000;
@@ -147,17 +147,22 @@ export function followCoordinator(source: ProgressSource, writer: StatusWriter, 
     const best = accuracies.length === 0 ? undefined : Math.max(...accuracies, writer.current.bestTestAccuracy ?? 0);
     writer.update({ epoch: epochInProgress, step: r.step, ...(r.testAccuracy === null ? {} : { testAccuracy: r.testAccuracy }), ...(best === undefined ? {} : { bestTestAccuracy: best }) }, true);
   };
+  const onCheckpoint = (c: { step: number; path: string }) => {
+    checkpointStep = c.step;
+    writer.update({ lastCheckpoint: { step: c.step, path: c.path, time: rfc3339(Date.now()) } }, true);
+  };
   const poll = () => {
     const run = source.runState;
     if (run !== attached) {
-      attached?.off('step', onStep).off('epoch', onEpoch);
-      run?.on('step', onStep).on('epoch', onEpoch);
+      attached?.off('step', onStep).off('epoch', onEpoch).off('checkpoint', onCheckpoint);
+      run?.on('step', onStep).on('epoch', onEpoch).on('checkpoint', onCheckpoint);
       attached = run;
     }
     if (source.membership.generation !== generation) {
       generation = source.membership.generation;
       writer.update({ restarts: Math.max(0, generation - 1) }, true);
     }
+    // Fallback for a run that records checkpoints without a 'checkpoint' event.
     const step = run?.lastCheckpointStep ?? null;
     if (step !== null && step !== checkpointStep) {
       checkpointStep = step;
@@ -171,6 +176,22 @@ export function followCoordinator(source: ProgressSource, writer: StatusWriter, 
   return () => {
     clearInterval(timer);
     poll();
-    attached?.off('step', onStep).off('epoch', onEpoch);
+    attached?.off('step', onStep).off('epoch', onEpoch).off('checkpoint', onCheckpoint);
+  };
+}
+
+/**
+ * `encourage coordinator --experiment-ref ns/name`: follow `coordinator` into the Experiment's
+ * status through the Kubernetes API (KubeConfig's default chain). `stop` writes the final values.
+ */
+export function startStatusUpdates(coordinator: ProgressSource, refFlag: unknown, logger: Logger): { stop(): Promise<void> } {
+  const writer = new StatusWriter(new KubeApi(loadKubeConfig()), parseExperimentRef(refFlag), logger);
+  const unfollow = followCoordinator(coordinator, writer);
+  logger.info({ experiment: refFlag }, 'writing progress into the Experiment status');
+  return {
+    stop: async () => {
+      unfollow();
+      await writer.close();
+    },
   };
 }

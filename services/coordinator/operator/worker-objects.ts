@@ -7,7 +7,7 @@
  */
 import type { V1EnvVar, V1Pod, V1ResourceRequirements, V1Service, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { DATA_MOUNT_PATH, workerArgs } from './coordinator-flags.js';
-import { podIdentityEnv } from './coordinator-objects.js';
+import { CONTAINER_SECURITY_CONTEXT, podIdentityEnv, POD_SECURITY_CONTEXT } from './coordinator-objects.js';
 import type { ResolvedExperiment } from './experiment-spec.js';
 import { COORDINATOR_GRPC_PORT, LABEL_REPLICA_INDEX, objectNames, WORKER_COLLECTIVE_PORT, WORKER_METRICS_PORT } from './experiment-types.js';
 import { componentSelector, ownedMetadata, type BuildSettings } from './object-meta.js';
@@ -77,6 +77,7 @@ export function buildWorkerPod(r: ResolvedExperiment, index: number, settings: B
       restartPolicy: 'Never',
       // Workers never call the Kubernetes API.
       automountServiceAccountToken: false,
+      securityContext: POD_SECURITY_CONTEXT,
       terminationGracePeriodSeconds: WORKER_TERMINATION_GRACE_SECONDS,
       ...(r.workers.nodeSelector === null ? {} : { nodeSelector: r.workers.nodeSelector }),
       ...(r.workers.tolerations === null ? {} : { tolerations: r.workers.tolerations }),
@@ -86,14 +87,14 @@ export function buildWorkerPod(r: ResolvedExperiment, index: number, settings: B
           name: 'worker',
           image: r.workers.image ?? (r.workers.gpusPerPod > 0 ? settings.gpuImage : settings.image),
           ...(r.workers.imagePullPolicy === null ? {} : { imagePullPolicy: r.workers.imagePullPolicy }),
-          command: ['encourage', 'worker'],
-          args: workerArgs(r),
+          args: ['encourage', 'worker', ...workerArgs(r, settings.bindPodIp)],
           env,
           ports: [
             { name: 'collective', containerPort: WORKER_COLLECTIVE_PORT, protocol: 'TCP' },
             { name: 'metrics', containerPort: WORKER_METRICS_PORT, protocol: 'TCP' },
           ],
           ...(resources === undefined ? {} : { resources }),
+          securityContext: CONTAINER_SECURITY_CONTEXT,
           ...(data === null ? {} : { volumeMounts: [data.mount] }),
         },
       ],

@@ -265,10 +265,14 @@ export class FakeApiServer {
         return this.store.update(def, ns!, name!, await this.admit(def, candidate), subresource === 'status' ? 'status' : null);
       }
       case 'delete': {
-        const opts = (body ?? {}) as { gracePeriodSeconds?: number; propagationPolicy?: string };
+        const opts = (body ?? {}) as { gracePeriodSeconds?: number; propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } };
         const grace = q.get('gracePeriodSeconds') ?? opts.gracePeriodSeconds;
         const policy = q.get('propagationPolicy') ?? opts.propagationPolicy;
-        return this.store.delete(def, ns!, name!, { ...(grace === undefined || grace === null ? {} : { gracePeriodSeconds: Number(grace) }), ...(policy === undefined || policy === null ? {} : { propagationPolicy: policy }) });
+        return this.store.delete(def, ns!, name!, {
+          ...(grace === undefined || grace === null ? {} : { gracePeriodSeconds: Number(grace) }),
+          ...(policy === undefined || policy === null ? {} : { propagationPolicy: policy }),
+          ...(opts.preconditions === undefined ? {} : { preconditions: opts.preconditions }),
+        });
       }
       default:
         throw new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on ${def.plural}`);

@@ -196,9 +196,13 @@ export class FakeStore {
    * DELETE. With finalizers, or for a running pod bound to a node (graceful termination), the
    * object only gets a deletionTimestamp; otherwise it is removed and its dependents collected.
    */
-  delete(def: ResourceDef, ns: string, name: string, options: { gracePeriodSeconds?: number; propagationPolicy?: string } = {}): KObject {
+  delete(def: ResourceDef, ns: string, name: string, options: { gracePeriodSeconds?: number; propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } } = {}): KObject {
     const current = this.table(def).get(key(ns, name));
     if (current === undefined) throw this.notFound(def, name);
+    const pre = options.preconditions ?? {};
+    if ((pre.uid !== undefined && pre.uid !== current.metadata.uid) || (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion)) {
+      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${def.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid ?? '-'}, UID in object meta: ${current.metadata.uid}`, { name, kind: def.plural });
+    }
     const policy = options.propagationPolicy ?? 'Background';
     if (policy !== 'Background' && policy !== 'Orphan') throw new ApiError(400, 'BadRequest', `propagationPolicy ${policy} is not implemented by the fake API server`);
     let grace = 0;
