@@ -162,8 +162,11 @@ function resolveWorkers(spec: Record<string, unknown>): WorkerSettings {
   if (spec['workers'] === undefined) throw new ConfigError('spec.workers', undefined, 'an object with at least replicas (required)');
   const w = (k: string) => valueAt(spec, ['workers', k]);
   const replicas = int(w('replicas'), 'spec.workers.replicas', 1, true)!;
-  const minReplicas = int(w('minReplicas'), 'spec.workers.minReplicas', 1) ?? replicas;
-  const maxReplicas = int(w('maxReplicas'), 'spec.workers.maxReplicas', 1) ?? replicas;
+  // Unset bounds default to replicas (a fixed-size run), but never past the bound that is set.
+  const maxSet = int(w('maxReplicas'), 'spec.workers.maxReplicas', 1);
+  const minSet = int(w('minReplicas'), 'spec.workers.minReplicas', 1);
+  const maxReplicas = maxSet ?? Math.max(replicas, minSet ?? 1);
+  const minReplicas = minSet ?? Math.min(replicas, maxReplicas);
   if (minReplicas > maxReplicas) throw new ConfigError('spec.workers.minReplicas', minReplicas, `an integer ≤ maxReplicas (${maxReplicas})`);
   if (replicas < minReplicas || replicas > maxReplicas) throw new ConfigError('spec.workers.replicas', replicas, `an integer in [minReplicas ${minReplicas}, maxReplicas ${maxReplicas}]`);
   const gpusPerPod = int(w('gpusPerPod'), 'spec.workers.gpusPerPod', 0) ?? 0;

@@ -219,8 +219,10 @@ function planActive(input: ReconcileInput, r: ResolvedExperiment, startCondition
   const coordinatorRunning = coordinator !== undefined && !terminating(coordinator) && coordinator.status?.phase === 'Running';
   const runningWorkers = [...workers.values()].filter((p) => !terminating(p) && p.status?.phase === 'Running').length;
   const active = coordinatorRunning && runningWorkers >= r.workers.minReplicas;
-  const recovering = newFailures.length > 0 || failureMessages.length > 0 || (!active && (prev.phase === 'Running' || prev.phase === 'Restarting'));
-  const phase: ExperimentPhase = recovering ? 'Restarting' : active ? 'Running' : 'Pending';
+  // Workers that finished (the run is over) while the coordinator writes its summary: still Running.
+  const finishing = coordinatorRunning && [...workers.values()].some((p) => p.status?.phase === 'Succeeded') && [...workers.values()].every((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Running');
+  const wasActive = prev.phase === 'Running' || prev.phase === 'Restarting';
+  const phase: ExperimentPhase = failureMessages.length > 0 ? 'Restarting' : active || (finishing && wasActive) ? 'Running' : wasActive ? 'Restarting' : 'Pending';
   const reason = phase === 'Running' ? 'Running' : phase === 'Restarting' ? 'PodReplaced' : 'Starting';
   const message =
     phase === 'Running' ? `coordinator and ${runningWorkers} of ${r.workers.replicas} workers running`
