@@ -103,9 +103,7 @@ export function coordinatorArgs(r: ResolvedExperiment, bindPodIp = false): strin
     args.push('--data', 'synthetic', '--synthetic-train', String(r.train.data.kind === 'synthetic' ? r.train.data.train : 0), '--synthetic-test', String(r.train.data.kind === 'synthetic' ? r.train.data.test : 0));
   } else {
     args.push('--data', 'cifar10', '--data-dir', r.train.data.kind === 'cifar10' ? r.train.data.dir : DATA_MOUNT_PATH);
-    // Without a dataset volume every worker downloads into its own emptyDir; with one, only
-    // when a URL is given (the downloader keeps an existing copy, so restarts download nothing).
-    if (d.pvc === null || d.url !== null) args.push('--download');
+    if (r.train.data.kind === 'cifar10' && r.train.data.download) args.push('--download');
     if (d.url !== null) args.push('--data-url', d.url);
   }
   if (r.lossFlag !== null) args.push('--loss', r.lossFlag);

@@ -88,11 +88,15 @@ export function resolveExperimentSpec(exp: Experiment): ResolvedExperiment {
     if (v !== undefined) checkKeys(object(v, path, true)!, path);
   }
   const dataset = resolveDataset(spec);
-  const raw: Record<string, unknown> = { experiment: name, runDir: coordinatorRunDir(name), data: dataset.source };
+  // The coordinator always runs with --resume: a replaced coordinator continues from the claim.
+  const raw: Record<string, unknown> = { experiment: name, runDir: coordinatorRunDir(name), data: dataset.source, resume: true };
   if (dataset.source === 'synthetic') {
     for (const k of ['syntheticTrain', 'syntheticTest'] as const) if (valueAt(spec, ['dataset', k]) !== undefined) raw[k] = valueAt(spec, ['dataset', k]);
   } else {
     raw['dataDir'] = dataset.pvc?.subPath ? `${DATA_MOUNT_PATH}/${dataset.pvc.subPath}` : DATA_MOUNT_PATH;
+    // Without a dataset volume every worker downloads into its own emptyDir; with one, only when a
+    // URL is given (the downloader keeps an existing copy, so restarts download nothing).
+    raw['download'] = dataset.pvc === null || dataset.url !== null;
     if (dataset.url !== null) raw['dataUrl'] = dataset.url;
   }
   for (const f of SPEC_FIELDS) {
