@@ -29,6 +29,8 @@ export interface FakeCluster {
   /** KubeConfig of the operator's ServiceAccount, and its file. */
   readonly operatorKubeConfig: KubeConfig;
   readonly operatorKubeconfigFile: string;
+  /** KubeConfig of the coordinator ServiceAccount of namespace `ns` (what its pods get mounted). */
+  coordinatorKubeConfig(ns: string): KubeConfig;
   getExperiment(ns: string, name: string): Promise<Experiment | null>;
   createExperiment(ns: string, body: object): Promise<Experiment>;
   /** Poll until `check` returns a value (not undefined/false) or `timeoutMs` passes (then throw with `what`). */
@@ -93,6 +95,10 @@ export async function startFakeCluster(options: FakeClusterOptions): Promise<Fak
     custom,
     operatorKubeConfig: server.kubeConfig('operator'),
     operatorKubeconfigFile: kubeconfigFile('operator', 'operator'),
+    coordinatorKubeConfig: (ns) => {
+      podKubeconfig(ns, 'encourage-coordinator');
+      return server.kubeConfig(`coordinator-${ns}`);
+    },
     getExperiment: async (ns, name) => {
       try {
         return (await custom.getNamespacedCustomObject({ ...EXP, namespace: ns, name })) as Experiment;
