@@ -48,7 +48,7 @@ test('encourage loss: bad JSON and bad options exit 2 naming the field', async (
 });
 
 test('every subcommand has --help', async () => {
-  for (const args of [['--help'], ['loss', '--help'], ['train', '--help'], ['coordinator', '--help'], ['worker', '--help'], ['data', '--help'], ['data', 'synth', '--help'], ['data', 'download', '--help'], ['report', '--help']]) {
+  for (const args of [['--help'], ['loss', '--help'], ['train', '--help'], ['coordinator', '--help'], ['worker', '--help'], ['data', '--help'], ['data', 'synth', '--help'], ['data', 'download', '--help'], ['report', '--help'], ['operator', '--help']]) {
     const res = await runCli(args);
     assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
     assert.match(res.stdout, /Usage: encourage/);
