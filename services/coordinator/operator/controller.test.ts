@@ -88,6 +88,23 @@ test('lifecycle: objects with owner references, Running, a failed worker replace
   assert.deepEqual(cluster.server.audit.filter((a) => a.user === OPERATOR_USER && (a.code === 403 || a.code === 401)), [], 'the documented rules suffice');
 });
 
+test('success is recorded before cleanPodPolicy All deletes the pods (a conflicting status write recreates nothing)', async () => {
+  await cluster.createExperiment(NS, { metadata: { name: 'tidy' }, spec: spec({ replicas: 1 }, { runPolicy: { cleanPodPolicy: 'All' } }) });
+  await cluster.waitFor('pods', async () => (await names('tidy')).length === 2);
+  for (const p of await names('tidy')) await setPhase(p, 'Running');
+  await waitPhase('tidy', 'Running');
+  const podCreates = () => cluster.server.audit.filter((a) => a.verb === 'create' && a.resource === 'pods' && a.name?.startsWith('tidy-') && a.code === 201).length;
+  // The operator's status write of the success conflicts once (the coordinator wrote in between).
+  cluster.server.faults.push({ verb: 'patch', resource: 'experiments/status', code: 409, times: 1 });
+  await setPhase('tidy-coordinator', 'Succeeded');
+  await waitPhase('tidy', 'Succeeded');
+  await cluster.waitFor('all pods deleted', async () => (await names('tidy')).length === 0);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(podCreates(), 2, 'nothing recreated after the run succeeded');
+  assert.equal(cluster.server.faults.at(-1)!.times, 0, 'the conflict happened');
+  await cluster.custom.deleteNamespacedCustomObject({ ...EXP, namespace: NS, name: 'tidy' });
+});
+
 test('kubectl scale: the scale subresource resizes the worker set within min/max', async () => {
   await cluster.createExperiment(NS, { metadata: { name: 'elastic' }, spec: spec({ replicas: 2, minReplicas: 1, maxReplicas: 3 }) });
   await cluster.waitFor('2 workers', async () => (await names('elastic')).length === 3);

@@ -1,7 +1,7 @@
 /**
  * Applies a reconcile plan through the API: finalizer and failure bookkeeping first (so nothing is
  * created that deletion would not clean up, and no failure is acted on before it is counted), then
- * creations and deletions, then status, then events. Every metadata/status write carries the
+ * creations and deletions, then status (first, for a terminal phase), then events. Every metadata/status write carries the
  * resourceVersion it was computed from, so a decision made on a stale cache is refused with 409 and
  * retried on fresh data instead of overwriting newer state.
  */
@@ -81,6 +81,15 @@ export async function applyPlan(deps: ReconcilerDeps, exp: Experiment, plan: Rec
     const value = [...recordedFailures(exp), ...plan.recordFailedPods].join(',');
     resourceVersion = (await call(`record pod failures on experiments ${ref}`, () => api.patchExperiment(ns, name, { metadata: { annotations: { [ANNOTATION_FAILED_PODS]: value }, resourceVersion } }))).metadata.resourceVersion;
   }
+  // A terminal phase is recorded before its cleanup deletes the pods: were the deletes to land and
+  // the status write to fail (409), the next pass would see a run without pods and recreate them.
+  const writeStatus = async () => {
+    if (plan.status === null) return;
+    const status = plan.status;
+    resourceVersion = (await call(`patch status of experiments ${ref}`, () => api.patchExperimentStatus(ns, name, { metadata: { resourceVersion }, status }))).metadata.resourceVersion;
+  };
+  const terminal = plan.status?.phase === 'Succeeded' || plan.status?.phase === 'Failed';
+  if (terminal) await writeStatus();
   // Each action is attempted even when an earlier one fails, so one bad object does not starve the rest.
   let firstError: KubeApiError | null = null;
   for (const a of plan.actions) {
@@ -96,10 +105,7 @@ export async function applyPlan(deps: ReconcilerDeps, exp: Experiment, plan: Rec
       logger.warn({ experiment: ref, err: firstError.message }, 'reconcile action failed');
     }
   }
-  if (plan.status !== null) {
-    const status = plan.status;
-    resourceVersion = (await call(`patch status of experiments ${ref}`, () => api.patchExperimentStatus(ns, name, { metadata: { resourceVersion }, status }))).metadata.resourceVersion;
-  }
+  if (!terminal) await writeStatus();
   for (const e of plan.events) {
     api.createEvent(exp, e.type, e.reason, e.message, deps.component).catch((err: unknown) => logger.warn({ experiment: ref, reason: e.reason, err: (err as Error).message }, 'could not record event'));
   }

@@ -157,8 +157,11 @@ export class FakeApiServer {
     const verb = route === null ? method.toLowerCase() : method === 'GET' ? (route.name !== null ? 'get' : q.get('watch') === 'true' || q.get('watch') === '1' ? 'watch' : 'list') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? 'delete' : method.toLowerCase();
     const resource = route === null ? url.pathname : route.def.plural + (route.subresource === null ? '' : `/${route.subresource}`);
     let user = 'anonymous';
+    let bodyName: string | null = null;
     const reply = (code: number, body: object) => {
-      this.audit.push({ method, verb, resource, namespace: route?.namespace ?? null, name: route?.name ?? null, user, code, contentType: req.headers['content-type'] ?? null, query: url.search, atMs: Date.now() });
+      // A create names its object in the body (or the server generates the name).
+      const name = route?.name ?? bodyName ?? ((body as { metadata?: { name?: string } }).metadata?.name ?? null);
+      this.audit.push({ method, verb, resource, namespace: route?.namespace ?? null, name, user, code, contentType: req.headers['content-type'] ?? null, query: url.search, atMs: Date.now() });
       res.writeHead(code, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));
     };
@@ -177,6 +180,7 @@ export class FakeApiServer {
         throw new ApiError(fault.code, fault.code === 500 ? 'InternalError' : fault.code === 429 ? 'TooManyRequests' : 'ServiceUnavailable', `injected fault for ${method} ${url.pathname}`);
       }
       const body = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE' ? await readJson(req) : null;
+      bodyName = (body as { metadata?: { name?: string } } | null)?.metadata?.name ?? null;
       if (verb === 'watch') return this.watch(req, res, route, q, user);
       const result = await this.dispatch(req, route, verb, q, body);
       reply(verb === 'create' ? 201 : 200, result);
