@@ -11,15 +11,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_MAIN, startCli } from '../../cli/cli-harness.js';
 import { probeHealth } from '../health-probe.js';
 import { EXPERIMENT_FINALIZER, type Experiment } from './experiment-types.js';
 import { coordinatorUser, OPERATOR_USER, startFakeCluster, type FakeCluster } from './testing/fake-cluster.js';
+import { CLI_MAIN, startOperatorProcess, type OperatorProcess } from './testing/operator-process.js';
 
 let cluster: FakeCluster;
-let operator: ReturnType<typeof startCli>;
-let operatorLog = '';
-let healthAddress = '';
+let operator: OperatorProcess;
 
 const NS = 'default';
 const smallRun = (name: string, epochs: number, extra: Record<string, unknown> = {}) => ({
@@ -38,27 +36,21 @@ const smallRun = (name: string, epochs: number, extra: Record<string, unknown> =
 });
 
 before(async () => {
-  const root = await mkdtemp(join(tmpdir(), 'op-e2e-'));
-  cluster = await startFakeCluster({ root, kubeletCli: CLI_MAIN});
-  operator = startCli(['operator', '--kubeconfig', cluster.operatorKubeconfigFile, '--health-host', '127.0.0.1', '--health-port', '0', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--bind-pod-ip', '--resync-seconds', '20']);
-  operator.child.stderr!.on('data', (d: Buffer) => (operatorLog += d.toString()));
-  const port = await cluster.waitFor('the operator to listen', () => /"healthPort":(\d+)/.exec(operatorLog)?.[1], 20_000);
-  healthAddress = `127.0.0.1:${port}`;
-  await cluster.waitFor('the operator to be SERVING', async () => (await probeHealth(healthAddress, { timeoutMs: 1000 }).catch(() => 'down')) === 'SERVING');
+  cluster = await startFakeCluster({ root: await mkdtemp(join(tmpdir(), 'op-e2e-')), kubeletCli: CLI_MAIN });
+  operator = await startOperatorProcess(cluster);
 });
 
 after(async () => {
-  operator.child.kill('SIGTERM');
-  const res = await operator.done;
+  const res = await operator.stop();
   await cluster.stop();
-  assert.equal(res.code, 0, `operator exit\n${operatorLog.slice(-3000)}`);
-  assert.match(res.stdout.trim().split('\n').at(-1)!, /"stopped":true/);
+  assert.equal(res.code, 0, `operator exit\n${operator.log().slice(-3000)}`);
+  assert.match(res.lastLine, /"stopped":true/);
 });
 
 /** Diagnostics for a failed wait: the operator's and the pods' logs. */
 function diagnose(name: string): string {
   const pods = [`${name}-coordinator`, `${name}-worker-0`, `${name}-worker-1`].map((p) => `--- ${p}\n${cluster.kubelet!.logs(NS, p).slice(-1500)}`);
-  return `--- operator\n${operatorLog.slice(-2000)}\n${pods.join('\n')}`;
+  return `--- operator\n${operator.log().slice(-2000)}\n${pods.join('\n')}`;
 }
 
 async function phaseOf(name: string, phase: string, timeoutMs: number): Promise<Experiment> {
@@ -128,8 +120,8 @@ test('an invalid spec fails with a condition naming the field; nothing is create
   await cluster.createExperiment(NS, smallRun('bad-size', 1, { workers: { replicas: 3, maxReplicas: 2 } }));
   const tooMany = await phaseOf('bad-size', 'Failed', 15_000);
   assert.match(tooMany.status!.conditions!.find((c) => c.type === 'Invalid')!.message, /^invalid spec\.workers\.replicas: 3 \(expected an integer in \[minReplicas 2, maxReplicas 2\]\)/);
-  assert.equal(operator.child.exitCode, null, 'the operator did not crash');
-  assert.equal(await probeHealth(healthAddress, { timeoutMs: 2000 }), 'SERVING');
+  assert.ok(operator.alive(), 'the operator did not crash');
+  assert.equal(await probeHealth(operator.healthAddress, { timeoutMs: 2000 }), 'SERVING');
   for (const name of ['bad-loss', 'bad-size']) await cluster.custom.deleteNamespacedCustomObject({ group: 'encourage.dev', version: 'v1alpha1', plural: 'experiments', namespace: NS, name });
 });
 
@@ -168,3 +160,4 @@ test('deleting a running Experiment: coordinator first (SIGTERM → final checkp
   const pods = await cluster.core.listNamespacedPod({ namespace: NS, labelSelector: 'encourage.dev/experiment=stopme' });
   assert.equal(pods.items.length, 0);
 });
+

@@ -70,13 +70,20 @@ test('followCoordinator: progress, accuracy, restarts (generations) and checkpoi
   run.emit('checkpoint', { step: 32, path: '/checkpoints/run/checkpoints/ckpt-0000000032.ckpt' });
   run.history.push(record(3, 0.58));
   run.emit('epoch', record(3, 0.58));
-  source.membership.generation = 3; // two re-rendezvous
+  source.membership.generation = 3; // two re-rendezvous (without the coordinator's counters: restarts)
   await new Promise((r) => setTimeout(r, 100));
   stop();
   await writer.close();
   const s = (await cluster.getExperiment('team', 'run'))!.status!;
   assert.deepEqual([s.epoch, s.step, s.testAccuracy, s.bestTestAccuracy, s.restarts, s.lastCheckpoint?.step, s.lastCheckpoint?.path], [3, 48, 0.58, 0.61, 2, 32, '/checkpoints/run/checkpoints/ckpt-0000000032.ckpt']);
   assert.equal(run.listenerCount('step'), 0, 'detached from the run');
+  // With the coordinator's counters, restarts are its restarts (a resize is not one).
+  const counted = { ...source, cluster: () => ({ restarts: 1 }) };
+  const w2 = new StatusWriter(api, { namespace: 'team', name: 'run' }, silentLogger, 0);
+  const stop2 = followCoordinator(counted as unknown as ProgressSource, w2, 20);
+  stop2();
+  await w2.close();
+  assert.equal((await cluster.getExperiment('team', 'run'))!.status!.restarts, 1);
 });
 
 test('a missing Experiment stops the writes; API errors never throw', async () => {

@@ -42,6 +42,13 @@ export interface ProgressSource {
   readonly runState: (NodeJS.EventEmitter & { readonly lastCheckpointStep: number | null; readonly history: readonly EpochRecord[] }) | null;
   readonly membership: { readonly generation: number };
   readonly config: { readonly checkpointDir: string };
+  /** The coordinator's own counters: `restarts` = the ring restarted from a checkpoint after a loss (resizes are not restarts). */
+  cluster?(): { readonly restarts: number };
+}
+
+/** Restarts as the coordinator counts them; without its counters, every re-rendezvous. */
+function restartsOf(source: ProgressSource): number {
+  return source.cluster?.().restarts ?? Math.max(0, source.membership.generation - 1);
 }
 
 export class StatusWriter {
@@ -134,7 +141,7 @@ export class StatusWriter {
 export function followCoordinator(source: ProgressSource, writer: StatusWriter, pollMs = STATUS_POLL_MS): () => void {
   let attached: ProgressSource['runState'] = null;
   let checkpointStep: number | null = null;
-  let generation = source.membership.generation;
+  let restarts = restartsOf(source);
   let epochInProgress = 0;
   const onStep = (s: { step: number; epoch: number }) => {
     epochInProgress = Math.max(epochInProgress, s.epoch);
@@ -158,9 +165,9 @@ export function followCoordinator(source: ProgressSource, writer: StatusWriter, 
       run?.on('step', onStep).on('epoch', onEpoch).on('checkpoint', onCheckpoint);
       attached = run;
     }
-    if (source.membership.generation !== generation) {
-      generation = source.membership.generation;
-      writer.update({ restarts: Math.max(0, generation - 1) }, true);
+    if (restartsOf(source) !== restarts) {
+      restarts = restartsOf(source);
+      writer.update({ restarts }, true);
     }
     // Fallback for a run that records checkpoints without a 'checkpoint' event.
     const step = run?.lastCheckpointStep ?? null;
@@ -169,7 +176,7 @@ export function followCoordinator(source: ProgressSource, writer: StatusWriter, 
       writer.update({ lastCheckpoint: { step, path: join(source.config.checkpointDir, CheckpointStore.fileName(step)), time: rfc3339(Date.now()) } }, true);
     }
   };
-  writer.update({ restarts: Math.max(0, generation - 1) });
+  writer.update({ restarts });
   poll();
   const timer = setInterval(poll, pollMs);
   timer.unref();
