@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastJsonLine, runCli, startCli } from './cli-harness.js';
+import { collectivePortFlag } from './worker-command.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,4 +55,11 @@ test('encourage coordinator + encourage worker --local-procs 2 complete a run; a
   } finally {
     coordinator.child.kill('SIGKILL');
   }
+});
+
+test('with --local-procs K and a fixed --collective-port P, process i listens on P + i (the ports pods declare)', () => {
+  assert.deepEqual(collectivePortFlag({ collectivePort: '7071' }, 0), ['--collective-port', '7071']);
+  assert.deepEqual(collectivePortFlag({ collectivePort: '7071' }, 3), ['--collective-port', '7074']);
+  assert.deepEqual(collectivePortFlag({}, 1), [], 'ephemeral stays ephemeral');
+  assert.deepEqual(collectivePortFlag({ collectivePort: '0' }, 1), []);
 });

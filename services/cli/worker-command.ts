@@ -78,7 +78,7 @@ function kebab(key: string): string {
 }
 
 /** A fixed `--collective-port P` gives process i of the pod port P + i (0 stays ephemeral). */
-function collectivePortFlag(flags: Record<string, unknown>, i: number): string[] {
+export function collectivePortFlag(flags: Record<string, unknown>, i: number): string[] {
   const base = Number(flags['collectivePort'] ?? 0);
   return Number.isInteger(base) && base > 0 ? ['--collective-port', String(base + i)] : [];
 }
