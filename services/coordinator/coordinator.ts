@@ -44,6 +44,9 @@ export interface FullAssignment extends AssignmentView, Partial<ResumePoint> {
   readonly stop: boolean;
 }
 
+/** How long the coordinator waits for the rank that found a NaN/Inf to say where. */
+const NONFINITE_DETAIL_GRACE_MS = 2_000;
+
 /** How long a stopping coordinator waits for the final checkpoint. */
 export const STOP_CHECKPOINT_TIMEOUT_MS = 120_000;
 
@@ -219,7 +222,11 @@ export class Coordinator {
   leave(workerId: string, reason: string, detail = ''): void {
     this.membership.member(workerId);
     this.logger.info({ workerId, reason, detail }, 'worker left');
-    if (reason === 'nonfinite') this.fail(new NonFiniteError(detail));
+    if (reason === 'nonfinite') {
+      // Every rank stops at the same step; only the rank(s) that found the value can name it.
+      if (detail !== '') this.fail(new NonFiniteError(detail));
+      else setTimeout(() => this.fail(new NonFiniteError('reported by a rank that left without details')), NONFINITE_DETAIL_GRACE_MS).unref();
+    }
     this.membership.leave(workerId);
     if (this.membership.size === 0) for (const w of this.leaveWaiters.splice(0)) w();
   }

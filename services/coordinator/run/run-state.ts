@@ -88,6 +88,8 @@ export class RunState extends EventEmitter {
   private lastCommitMs = Date.now();
   private lostSinceMs: number | null = null;
   private orders = new Map<number, Int32Array>();
+  /** This coordinator resumed a run another incarnation of it was driving (counted as a restart once). */
+  private restartedCoordinator = false;
 
   constructor(
     readonly config: TrainConfig,
@@ -124,7 +126,7 @@ export class RunState extends EventEmitter {
   resumeFrom(step: number, meta: TrainCheckpointMeta): void {
     this.adopt({ step, meta });
     this.logged(this.runDir.truncateAfter(step));
-    this.counters.restarts++;
+    this.restartedCoordinator = true;
     this.lostSinceMs = meta.lineage?.savedAtMs ?? Date.now();
     this.logger.info({ step, epoch: meta.epoch + 1, position: meta.position }, 'resuming the run from its checkpoint');
   }
@@ -184,7 +186,10 @@ export class RunState extends EventEmitter {
     this.ledger.begin(generation, applied.length, start);
     this.worldSize = applied.length;
     this.generation = generation;
-    if (ABORTING_REASONS.includes(reason)) {
+    if (this.restartedCoordinator) {
+      this.restartedCoordinator = false;
+      this.counters.restarts++;
+    } else if (ABORTING_REASONS.includes(reason)) {
       this.counters.restarts++;
       this.lostSinceMs ??= this.lastCommitMs;
     } else if (reason !== 'initial' && reason !== 'stop') this.counters.resizes++;

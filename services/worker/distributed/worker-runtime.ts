@@ -113,6 +113,9 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
             },
           });
           const id = reg.workerId;
+          // A new identity means a new coordinator incarnation (or an eviction): its generations
+          // are numbered afresh, so the collective forgets the old numbering.
+          if (workerId === null && known > 0) ring.reset(new RejoinRequired('identity-lost', known));
           workerId = id;
           known = 0;
           // A new identity starts without state as far as the coordinator is concerned.
