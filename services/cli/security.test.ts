@@ -92,6 +92,22 @@ function secretsOf(pki: TestPki, token: string): { what: string; value: string }
   ];
 }
 
+/** Command line and environment of the direct children of `pid` (Linux /proc). */
+function childProcesses(pid: number): { argv: string; environ: string[] }[] {
+  const out: { argv: string; environ: string[] }[] = [];
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may contain spaces, hence the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      out.push({ argv: readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' '), environ: readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0') });
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return out;
+}
+
 function assertNoSecrets(text: string, secrets: { what: string; value: string }[], where: string): void {
   for (const { what, value } of secrets) assert.ok(!text.includes(value), `${where} contains ${what}`);
 }
@@ -127,6 +143,15 @@ test('mutual TLS run: certificate-less and rogue clients are refused, nothing le
     assert.equal(registered.length, 2);
     const worker0 = registered[0]!;
     const workerId = String(worker0['workerId']);
+
+    // --- the pod's processes got the TLS flags, and the token by environment, not argv (ps shows argv to every user) ---
+    const children = childProcesses(pod.child.pid!);
+    assert.equal(children.length, 2, 'two worker processes in the pod');
+    for (const child of children) {
+      assert.match(child.argv, new RegExp(`--tls-ca ${pki.ca} --tls-cert ${pki.namedOnly.cert} --tls-key ${pki.namedOnly.key} --tls-mutual --tls-server-name ${RUN_SERVER_NAME}`));
+      assert.ok(!child.argv.includes(token), 'the join token is not on a command line');
+      assert.ok(child.environ.includes(`ENCOURAGE_JOIN_TOKEN=${token}`), 'the join token is in the environment');
+    }
 
     // --- metrics and health endpoints serve no secrets ---
     const secrets = secretsOf(pki, token);
