@@ -103,9 +103,9 @@ export function runFlags(dir: string, experiment: string, extra: readonly string
   ];
 }
 
-/** `encourage coordinator` on 127.0.0.1:port. */
-export function startCoordinator(port: number, dir: string, experiment: string, extra: readonly string[] = []): Proc {
-  return startProc(['coordinator', '--host', '127.0.0.1', '--port', String(port), ...FAST_FAILURE_FLAGS, ...runFlags(dir, experiment), ...extra]);
+/** `encourage coordinator` on 127.0.0.1:port (with extra flags and environment). */
+export function startCoordinator(port: number, dir: string, experiment: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
+  return startProc(['coordinator', '--host', '127.0.0.1', '--port', String(port), ...FAST_FAILURE_FLAGS, ...runFlags(dir, experiment), ...extra], env);
 }
 
 /** `encourage worker` (one process) of pod `pod`. */

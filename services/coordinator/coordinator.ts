@@ -12,6 +12,7 @@ import { RunDir } from '../core/training/run-dir.js';
 import { configFingerprint, serializeTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import type { CoordinatorConfig } from './config.js';
 import { BadReportError, JoinRejectedError, NonFiniteError, RunFullError, StarvedError } from './errors.js';
+import { joinTokenMatches } from './join-token.js';
 import { epochSamplesFor, epochStart, planEpoch, type RankPlan } from './planner/epoch-planner.js';
 import { Membership, type AssignmentView, type RoundReason, type RoundResult, type WorkerDescriptor } from './rendezvous/membership.js';
 import type { EpochAccount } from './run/run-ledger.js';
@@ -108,7 +109,7 @@ export class Coordinator {
   }
 
   private checkToken(token: string): void {
-    if (this.settings.joinToken !== null && token !== this.settings.joinToken) throw new JoinRejectedError('missing or wrong join token');
+    if (!joinTokenMatches(this.settings.joinToken, token)) throw new JoinRejectedError('missing or wrong join token');
   }
 
   /** A worker joins; returns its id. Throws JoinRejectedError/RunFullError. */

@@ -13,7 +13,7 @@ import { MAX_CHECKPOINT_BYTES, MAX_MESSAGE_BYTES, WAIT_ASSIGNMENT_MAX_MS } from 
 import type { Coordinator } from './coordinator.js';
 import { BadReportError, grpcStatusOf } from './errors.js';
 import type { RoundReason } from './rendezvous/membership.js';
-import { serverCredentials, loadTls } from '../core/tls.js';
+import { serverCredentials, loadTls, tlsMode } from '../core/tls.js';
 
 const ROUND_REASONS: readonly RoundReason[] = ['membership-change', 'peer-failure', 'coordinator-lost', 'worker-lost'];
 /** Chunk size of a streamed checkpoint download. */
@@ -169,6 +169,6 @@ export async function startCoordinatorServer(c: Coordinator, logger: Logger): Pr
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${c.settings.host}:${c.settings.port}`, serverCredentials(loadTls(c.settings.tls)), (err, p) => (err === null ? resolve(p) : reject(err)));
   });
-  logger.info({ host: c.settings.host, port, tls: c.settings.tls === null ? 'off' : c.settings.tls.mutual ? 'mutual' : 'on' }, 'coordinator listening');
+  logger.info({ host: c.settings.host, port, tls: tlsMode(c.settings.tls) }, 'coordinator listening');
   return { server, port, health };
 }
