@@ -59,6 +59,9 @@ export interface ResumePoint {
   readonly restoreFromCheckpoint: boolean;
 }
 
+/** How long a checkpoint upload waits for its epoch's last reports (they are in flight). */
+const EPOCH_CLOSE_WAIT_MS = 30_000;
+
 interface CachedCheckpoint {
   readonly step: number;
   readonly meta: TrainCheckpointMeta;
@@ -391,6 +394,10 @@ export class RunState extends EventEmitter {
     if (ckpt.meta.model !== this.config.model) throw new BadReportError(`checkpoint of another model (run: ${this.config.model})`, 'model', ckpt.meta.model);
     if (step < this.segmentStart.step) throw new BadReportError(`precedes the current generation (step ${this.segmentStart.step})`, 'step', step);
     const at = this.ledger.cursorAt(step);
+    // Rank 0 uploads right after its evaluation; the other ranks' last step and evaluation reports
+    // may still be on their way. Wait for the epoch to close, so the checkpoint's history has it
+    // and a run resumed from it does not evaluate (and record) the epoch twice.
+    if (at.position >= this.plan.epochSamples && !this.closed.has(at.epoch)) await this.epochClosed(at.epoch, EPOCH_CLOSE_WAIT_MS);
     const lineage: RunLineage = {
       epochSamples: this.plan.epochSamples, segments: this.ledger.lineage(step), closedEpochs: [...this.closed].map((e) => e + 1),
       ...this.counters, savedAtMs: Date.now(), allreduceSeconds: this.totals.allreduceSeconds, allreduceBytes: this.totals.allreduceBytes,
@@ -406,6 +413,23 @@ export class RunState extends EventEmitter {
     this.logger.info({ step, path: saved.path, bytes: saved.bytes }, 'checkpoint written');
     this.emit('checkpoint', { step, path: saved.path, bytes: saved.bytes, seconds: (performance.now() - t0) / 1000 });
     return saved;
+  }
+
+  private epochClosed(epochIndex: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const onEpoch = (record: EpochRecord) => {
+        if (record.epoch !== epochIndex + 1) return;
+        clearTimeout(timer);
+        this.off('epoch', onEpoch);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.off('epoch', onEpoch);
+        this.logger.warn({ epoch: epochIndex + 1, timeoutMs }, 'checkpoint written before its epoch closed');
+        resolve();
+      }, timeoutMs);
+      this.on('epoch', onEpoch);
+    });
   }
 
   /** The newest checkpoint's file, for a rank that restores from it. */
