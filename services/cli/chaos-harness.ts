@@ -32,9 +32,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Start the CLI with `args` (and extra env), collecting its logs. */
-export function startProc(args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Start the CLI with `args` (and extra env), collecting its logs; `wrapper` runs it through e.g. `ip netns exec <ns>`. */
+export function startProc(args: readonly string[], env: NodeJS.ProcessEnv = {}, wrapper: readonly string[] = []): Proc {
+  const [command, ...argv] = [...wrapper, process.execPath, CLI_MAIN, ...args] as [string, ...string[]];
+  const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let partial = '';
