@@ -11,7 +11,7 @@ import { accuracyFigures, type RunSummary } from '../core/training/run-summary.j
 import { RunDir } from '../core/training/run-dir.js';
 import { configFingerprint, serializeTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import type { CoordinatorConfig } from './config.js';
-import { BadReportError, JoinRejectedError, NonFiniteError, RunFullError, StarvedError } from './errors.js';
+import { BadReportError, JoinRejectedError, NonFiniteError, RunOverError, StarvedError } from './errors.js';
 import { joinTokenMatches } from './join-token.js';
 import { epochSamplesFor, epochStart, planEpoch, type RankPlan } from './planner/epoch-planner.js';
 import { Membership, type AssignmentView, type RoundReason, type RoundResult, type WorkerDescriptor } from './rendezvous/membership.js';
@@ -84,6 +84,7 @@ export class Coordinator {
         this.run?.countLost();
       },
       onStarved: (n) => this.fail(new StarvedError(n, settings.minWorkers, settings.rendezvousTimeoutMs)),
+      progress: () => this.run?.committedStep ?? 0,
     });
     this.runDir = new RunDir(config.runDir);
     this.store = new CheckpointStore(config.checkpointDir, config.checkpointsKept, logger);
@@ -115,7 +116,7 @@ export class Coordinator {
   /** A worker joins; returns its id. Throws JoinRejectedError/RunFullError. */
   register(input: RegisterInput): string {
     this.checkToken(input.joinToken);
-    if (this.stopping || this.settled) throw new RunFullError(this.settings.maxWorkers, 'the run is stopping or over');
+    if (this.stopping || this.settled) throw new RunOverError(this.config.experiment);
     if (input.configFingerprint !== '' && input.configFingerprint !== this.fingerprint) {
       throw new JoinRejectedError(`worker configured for another model/loss (fingerprint ${input.configFingerprint}, run ${this.fingerprint})`);
     }
@@ -133,8 +134,8 @@ export class Coordinator {
    * Long poll for an assignment newer than `known`. A ranked worker asking with the current
    * generation is re-joining after a step boundary or a failed collective (see Membership.arrive).
    */
-  async waitAssignment(workerId: string, known: number, timeoutMs: number, appliedStep = -1, reason: RoundReason = 'peer-failure'): Promise<FullAssignment> {
-    this.membership.arrive(workerId, known, appliedStep, reason);
+  async waitAssignment(workerId: string, known: number, timeoutMs: number, appliedStep = -1, reason: RoundReason = 'peer-failure', suspect = ''): Promise<FullAssignment> {
+    this.membership.arrive(workerId, known, appliedStep, reason, suspect);
     const view = await this.membership.waitForAssignment(workerId, known, timeoutMs);
     const r = this.resumePoint;
     if (!view.assigned || r === null || r.generation !== view.generation) return { ...view, stop: false };

@@ -71,7 +71,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
     DescribeRun: unary('DescribeRun', logger, (req) => c.describe(req.joinToken)),
     WaitAssignment: unary('WaitAssignment', logger, async (req, call) => {
       const reason = ROUND_REASONS.includes(req.reason as RoundReason) ? (req.reason as RoundReason) : 'peer-failure';
-      const v = await c.waitAssignment(req.workerId, Number(req.knownGeneration), remainingMs(call, WAIT_ASSIGNMENT_MAX_MS), Number(req.appliedStep), reason);
+      const v = await c.waitAssignment(req.workerId, Number(req.knownGeneration), remainingMs(call, WAIT_ASSIGNMENT_MAX_MS), Number(req.appliedStep), reason, req.suspect);
       return {
         generation: v.generation, assigned: v.assigned, rank: v.rank, worldSize: v.worldSize, ring: [...v.ring], finished: v.finished,
         startEpoch: v.start?.epoch ?? 0, startStep: v.start?.step ?? 0, startPosition: v.start?.position ?? 0,

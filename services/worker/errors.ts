@@ -13,12 +13,16 @@ export type RejoinReason = 'membership-change' | 'peer-failure' | 'coordinator-l
  */
 export class RejoinRequired extends EncourageError {
   override readonly name = 'RejoinRequired';
+  /** Collective address of the peer whose failure ended the step, when known. */
+  readonly suspect: string;
   constructor(
     readonly reason: RejoinReason,
     readonly generation: number,
     options?: { cause?: unknown },
   ) {
     super(`generation ${generation} ended (${reason})${options?.cause instanceof Error ? `: ${options.cause.message}` : ''}`, options);
+    const peer = (options?.cause as { peerAddress?: unknown } | undefined)?.peerAddress;
+    this.suspect = typeof peer === 'string' ? peer : '';
   }
 }
 

@@ -119,8 +119,8 @@ export class CoordinatorClient {
    * Long poll for an assignment newer than `knownGeneration`; `appliedStep` is the global step of
    * the state this worker holds (-1: none) and `reason` why it re-joins.
    */
-  waitAssignment(workerId: string, knownGeneration: number, appliedStep = -1, reason = ''): Promise<Assignment__Output> {
-    return this.call(this.client.WaitAssignment as Unary<object, Assignment__Output>, { workerId, knownGeneration, appliedStep, reason }, WAIT_ASSIGNMENT_TIMEOUT_MS + 3_000, true);
+  waitAssignment(workerId: string, knownGeneration: number, appliedStep = -1, reason = '', suspect = ''): Promise<Assignment__Output> {
+    return this.call(this.client.WaitAssignment as Unary<object, Assignment__Output>, { workerId, knownGeneration, appliedStep, reason, suspect }, WAIT_ASSIGNMENT_TIMEOUT_MS + 3_000, true);
   }
 
   heartbeat(workerId: string, generation: number, step: number): Promise<HeartbeatResponse__Output> {
