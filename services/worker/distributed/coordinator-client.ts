@@ -123,8 +123,9 @@ export class CoordinatorClient {
     return this.call(this.client.WaitAssignment as Unary<object, Assignment__Output>, { workerId, knownGeneration, appliedStep, reason, suspect }, WAIT_ASSIGNMENT_TIMEOUT_MS + 3_000, true);
   }
 
-  heartbeat(workerId: string, generation: number, step: number): Promise<HeartbeatResponse__Output> {
-    return this.call(this.client.Heartbeat as Unary<object, HeartbeatResponse__Output>, { workerId, generation, step });
+  /** One heartbeat; `timeoutMs` should be a few intervals, so a black-holed network is noticed quickly. */
+  heartbeat(workerId: string, generation: number, step: number, timeoutMs = CONTROL_CALL_TIMEOUT_MS): Promise<HeartbeatResponse__Output> {
+    return this.call(this.client.Heartbeat as Unary<object, HeartbeatResponse__Output>, { workerId, generation, step }, timeoutMs);
   }
 
   epochPlan(workerId: string, generation: number, epoch: number): Promise<EpochPlan__Output> {
