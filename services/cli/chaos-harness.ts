@@ -32,9 +32,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Start the CLI with `args` (and extra env), collecting its logs. */
-export function startProc(args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Start the CLI with `args` (and extra env), collecting its logs; `wrapper` runs it through e.g. `ip netns exec <ns>`. */
+export function startProc(args: readonly string[], env: NodeJS.ProcessEnv = {}, wrapper: readonly string[] = []): Proc {
+  const [command, ...argv] = [...wrapper, process.execPath, CLI_MAIN, ...args] as [string, ...string[]];
+  const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let partial = '';
@@ -92,8 +93,8 @@ export function startProc(args: readonly string[], env: NodeJS.ProcessEnv = {}):
   };
 }
 
-/** Fast failure detection for tests: heartbeats every 200 ms, lost after 1.5 s. */
-export const FAST_FAILURE_FLAGS = ['--heartbeat-interval-ms', '200', '--heartbeat-timeout-ms', '1500', '--rendezvous-grace-ms', '500', '--rendezvous-timeout-ms', '20000'];
+/** Fast failure detection for tests: heartbeats every 250 ms, lost after 4 s (a loaded 2-core CI machine needs the slack). */
+export const FAST_FAILURE_FLAGS = ['--heartbeat-interval-ms', '250', '--heartbeat-timeout-ms', '4000', '--rendezvous-grace-ms', '500', '--rendezvous-timeout-ms', '20000'];
 
 /** A small run: 3 epochs of 384 synthetic images on the BatchNorm-free CNN. */
 export function runFlags(dir: string, experiment: string, extra: readonly string[] = []): string[] {
@@ -103,9 +104,9 @@ export function runFlags(dir: string, experiment: string, extra: readonly string
   ];
 }
 
-/** `encourage coordinator` on 127.0.0.1:port. */
-export function startCoordinator(port: number, dir: string, experiment: string, extra: readonly string[] = []): Proc {
-  return startProc(['coordinator', '--host', '127.0.0.1', '--port', String(port), ...FAST_FAILURE_FLAGS, ...runFlags(dir, experiment), ...extra]);
+/** `encourage coordinator` on 127.0.0.1:port (with extra flags and environment). */
+export function startCoordinator(port: number, dir: string, experiment: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
+  return startProc(['coordinator', '--host', '127.0.0.1', '--port', String(port), ...FAST_FAILURE_FLAGS, ...runFlags(dir, experiment), ...extra], env);
 }
 
 /** `encourage worker` (one process) of pod `pod`. */

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { createLogger, LogFields } from '../core/logging.js';
 import { parseMetricsListen } from '../core/metrics/metrics-options.js';
+import { loadTls } from '../core/tls.js';
 import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
@@ -29,15 +30,18 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--heartbeat-interval-ms <ms>', 'how often workers send heartbeats (default 2000)')
     .option('--heartbeat-timeout-ms <ms>', 'a worker silent this long is lost and the ring re-forms (default 10000)')
     .option('--rendezvous-timeout-ms <ms>', 'how long a re-rendezvous waits for silent members and for --min-workers before the run fails (default 600000)')
+    .option('--tls-dir <dir>', 'directory with ca.crt, tls.crt and tls.key, as a kubernetes.io/tls Secret mounts them (env ENCOURAGE_TLS_DIR)')
     .option('--tls-ca <file>', 'PEM CA that signs the run\'s certificates (env ENCOURAGE_TLS_CA)')
     .option('--tls-cert <file>', 'PEM certificate of the coordinator (env ENCOURAGE_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key of the coordinator (env ENCOURAGE_TLS_KEY)')
-    .option('--tls-mutual', 'require client certificates signed by --tls-ca (mutual TLS)')
-    .option('--tls-server-name <name>', 'name the server certificates carry (workers dial by address)')
+    .option('--tls-mutual', 'require client certificates signed by the CA (mutual TLS; env ENCOURAGE_TLS_MUTUAL=true)')
+    .option('--tls-server-name <name>', 'name the server certificates carry (workers dial by address; env ENCOURAGE_TLS_SERVER_NAME)')
     .option('--experiment-ref <namespace/name>', 'Kubernetes Experiment whose status gets this run\'s progress (in-cluster service account or KUBECONFIG)')
     .action(async ({ experimentRef, ...flags }: Record<string, unknown>) => {
       const config = await trainConfigFromFlags(flags);
       const settings = parseCoordinatorConfig(flags);
+      // Unreadable or non-PEM TLS files fail here, before the run directory is touched.
+      loadTls(settings.tls);
       const listen = parseMetricsListen(flags);
       const fields = new LogFields();
       const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment, component: 'coordinator' }, pretty: prettyLogs(), fields });

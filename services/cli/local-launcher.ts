@@ -17,6 +17,8 @@ import type { TrainConfig } from '../core/training/train-config.js';
 import { parseCoordinatorConfig } from '../coordinator/config.js';
 import { Coordinator, type CoordinatorSummary } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/grpc-service.js';
+import { generateJoinToken } from '../coordinator/join-token.js';
+import { TLS_ENV_VARS } from '../core/tls.js';
 import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/process-tuning.js';
 import { createProgressLine } from '../worker/train/progress-line.js';
 
@@ -52,7 +54,11 @@ export interface LocalRunOptions {
 /** Run `config` with `workers` local worker processes; resolves with the coordinator's summary. */
 export async function launchLocalRun(config: TrainConfig, workers: number, logger: Logger, options: LocalRunOptions = {}): Promise<CoordinatorSummary> {
   const listen = options.metrics === undefined ? { host: '127.0.0.1', port: 0 } : options.metrics;
-  const settings = parseCoordinatorConfig({ host: '127.0.0.1', port: 0, minWorkers: workers, maxWorkers: workers, rendezvousGraceMs: 0 });
+  // A loopback run needs no TLS (nothing leaves the machine), so ENCOURAGE_TLS_* variables meant
+  // for pods are ignored here and kept from the workers; a fresh random join token keeps other
+  // local users' processes from registering with this run (docs/security.md).
+  const settings = parseCoordinatorConfig({ host: '127.0.0.1', port: 0, minWorkers: workers, maxWorkers: workers, rendezvousGraceMs: 0, joinToken: generateJoinToken() }, {});
+  const workerEnv = withoutTlsEnv({ ...process.env, ...TUNED_WORKER_ENV, ENCOURAGE_JOIN_TOKEN: settings.joinToken ?? '' });
   const coordinator = new Coordinator(config, settings, logger.child({ component: 'coordinator' }));
   await coordinator.init();
   const metrics = await startCoordinatorMetrics(coordinator, listen, logger.child({ component: 'coordinator' }));
@@ -80,7 +86,7 @@ export async function launchLocalRun(config: TrainConfig, workers: number, logge
       // Workers run with the process settings the all-reduce was measured under (process-tuning.ts).
       const child = spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', '--coordinator', `127.0.0.1:${port}`, '--pod', 'local', '--local-index', String(i), '--local-procs', '1', '--log-level', logger.level, ...metricsFlags(listen === null ? null : offsetListen(listen, 1 + i))], {
         stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, ...TUNED_WORKER_ENV, ENCOURAGE_JOIN_TOKEN: settings.joinToken ?? '' },
+        env: workerEnv,
       });
       child.on('exit', (code, signal) => {
         if (coordinator.runState?.finished !== true) {
@@ -133,6 +139,13 @@ async function writeTargets(runDir: string, listen: MetricsListen, workers: numb
   const tmp = join(runDir, `.${PROMETHEUS_TARGETS_FILE}.tmp`);
   await writeFile(tmp, `${JSON.stringify(groups, null, 2)}\n`);
   await rename(tmp, join(runDir, PROMETHEUS_TARGETS_FILE));
+}
+
+/** `env` without the ENCOURAGE_TLS_* variables. */
+function withoutTlsEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of TLS_ENV_VARS) delete out[name];
+  return out;
 }
 
 function waitExit(child: ChildProcess, graceMs: number): Promise<void> {

@@ -66,7 +66,7 @@ export function addTrainOptions(cmd: Command): Command {
 /** Flags that are not run configuration. */
 const NON_CONFIG_FLAGS = new Set([
   'config', 'logLevel', 'report', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken', 'heartbeatIntervalMs', 'heartbeatTimeoutMs',
-  'rendezvousTimeoutMs', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName', 'metricsPort', 'metricsHost',
+  'rendezvousTimeoutMs', 'tlsDir', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName', 'metricsPort', 'metricsHost',
 ]);
 
 /** Merge a config file and flags into a validated TrainConfig. */

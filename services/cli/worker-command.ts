@@ -32,11 +32,12 @@ export function registerWorkerCommand(program: Command): void {
     .option('--collective-port <port>', 'port of the collective service (0: ephemeral)')
     .option('--join-token <token>', 'the run\'s join token (env ENCOURAGE_JOIN_TOKEN)')
     .option('--coordinator-timeout-ms <ms>', 'give up when the coordinator stays unreachable this long (default 600000)')
+    .option('--tls-dir <dir>', 'directory with ca.crt, tls.crt and tls.key, as a kubernetes.io/tls Secret mounts them (env ENCOURAGE_TLS_DIR)')
     .option('--tls-ca <file>', 'PEM CA that signs the run\'s certificates (env ENCOURAGE_TLS_CA)')
     .option('--tls-cert <file>', 'PEM certificate of this worker (env ENCOURAGE_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key of this worker (env ENCOURAGE_TLS_KEY)')
-    .option('--tls-mutual', 'require client certificates on this worker\'s collective server (mutual TLS)')
-    .option('--tls-server-name <name>', 'name every server certificate carries (peers are dialled by IP)')
+    .option('--tls-mutual', 'require client certificates on this worker\'s collective server (mutual TLS; env ENCOURAGE_TLS_MUTUAL=true)')
+    .option('--tls-server-name <name>', 'name every server certificate carries (peers are dialled by IP; env ENCOURAGE_TLS_SERVER_NAME)')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const cfg = parseWorkerConfig(flags);
@@ -77,6 +78,9 @@ function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+/** Flags a `--local-procs K` parent hands to each of its K processes (TLS included; the token goes by env). */
+export const LOCAL_PROCS_PASSTHROUGH = ['coordinator', 'pod', 'collectiveHost', 'logLevel', 'coordinatorTimeoutMs', 'tlsDir', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName'] as const;
+
 /** A fixed `--collective-port P` gives process i of the pod port P + i (0 stays ephemeral). */
 export function collectivePortFlag(flags: Record<string, unknown>, i: number): string[] {
   const base = Number(flags['collectivePort'] ?? 0);
@@ -85,13 +89,14 @@ export function collectivePortFlag(flags: Record<string, unknown>, i: number): s
 
 /** Start `procs` single-process workers of this pod and wait for all; returns the worst exit code. */
 async function runLocalProcs(procs: number, gpus: string[], flags: Record<string, unknown>, listen: MetricsListen | null): Promise<number> {
-  const passthrough = ['coordinator', 'pod', 'collectiveHost', 'joinToken', 'logLevel', 'coordinatorTimeoutMs', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName']
-    .filter((k) => flags[k] !== undefined)
-    .flatMap((k) => (flags[k] === true ? [`--${kebab(k)}`] : [`--${kebab(k)}`, String(flags[k])]));
+  const passthrough = LOCAL_PROCS_PASSTHROUGH.filter((k) => flags[k] !== undefined).flatMap((k) => (flags[k] === true ? [`--${kebab(k)}`] : [`--${kebab(k)}`, String(flags[k])]));
+  // The join token travels in the environment, not in argv: any user of the node can read a
+  // process's command line (ps), only its owner its environment (docs/security.md).
+  const token = typeof flags['joinToken'] === 'string' ? { ENCOURAGE_JOIN_TOKEN: flags['joinToken'] } : {};
   const children = Array.from({ length: procs }, (_, i) =>
     spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', ...passthrough, ...collectivePortFlag(flags, i), ...metricsFlags(listen === null ? null : offsetListen(listen, i)), '--local-procs', '1', '--local-index', String(i)], {
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, ...TUNED_WORKER_ENV, ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length]! } : {}) },
+      env: { ...process.env, ...TUNED_WORKER_ENV, ...token, ...(gpus.length > 0 ? { CUDA_VISIBLE_DEVICES: gpus[i % gpus.length]! } : {}) },
     }),
   );
   const forward = (sig: NodeJS.Signals) => children.forEach((c) => c.kill(sig));

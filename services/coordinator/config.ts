@@ -4,7 +4,7 @@
  * reads `process.env`.
  */
 import { ConfigError } from '../core/errors.js';
-import { parseTlsSettings, type TlsSettings } from '../core/tls.js';
+import { parseTlsSettings, tlsFlagsFrom, type TlsSettings } from '../core/tls.js';
 
 export const DEFAULT_COORDINATOR_HOST = '0.0.0.0';
 export const DEFAULT_COORDINATOR_PORT = 7070;
@@ -43,7 +43,7 @@ export interface CoordinatorConfig {
   readonly tls: TlsSettings | null;
 }
 
-/** Validate coordinator settings; flags win over `ENCOURAGE_JOIN_TOKEN`. */
+/** Validate coordinator settings; flags win over `ENCOURAGE_JOIN_TOKEN` and the `ENCOURAGE_TLS_*` variables. */
 export function parseCoordinatorConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
   const int = (key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const v = raw[key] ?? fallback;
@@ -70,6 +70,6 @@ export function parseCoordinatorConfig(raw: Record<string, unknown>, env: NodeJS
     heartbeatTimeoutMs,
     rendezvousTimeoutMs: int('rendezvousTimeoutMs', RENDEZVOUS_TIMEOUT_MS, 100),
     joinToken: token as string | null,
-    tls: parseTlsSettings({ tlsCa: raw['tlsCa'] ?? env['ENCOURAGE_TLS_CA'], tlsCert: raw['tlsCert'] ?? env['ENCOURAGE_TLS_CERT'], tlsKey: raw['tlsKey'] ?? env['ENCOURAGE_TLS_KEY'], tlsMutual: raw['tlsMutual'] ?? (env['ENCOURAGE_TLS_MUTUAL'] === 'true' ? true : undefined), tlsServerName: raw['tlsServerName'] ?? env['ENCOURAGE_TLS_SERVER_NAME'] }),
+    tls: parseTlsSettings(tlsFlagsFrom(raw, env)),
   };
 }

@@ -11,7 +11,8 @@ import { accuracyFigures, type RunSummary } from '../core/training/run-summary.j
 import { RunDir } from '../core/training/run-dir.js';
 import { configFingerprint, serializeTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import type { CoordinatorConfig } from './config.js';
-import { BadReportError, JoinRejectedError, NonFiniteError, RunFullError, StarvedError } from './errors.js';
+import { BadReportError, JoinRejectedError, NonFiniteError, RunOverError, StarvedError } from './errors.js';
+import { joinTokenMatches } from './join-token.js';
 import { epochSamplesFor, epochStart, planEpoch, type RankPlan } from './planner/epoch-planner.js';
 import { Membership, type AssignmentView, type RoundReason, type RoundResult, type WorkerDescriptor } from './rendezvous/membership.js';
 import type { EpochAccount } from './run/run-ledger.js';
@@ -43,6 +44,9 @@ export interface CoordinatorSummary extends RunSummary, RunCounters {
 export interface FullAssignment extends AssignmentView, Partial<ResumePoint> {
   readonly stop: boolean;
 }
+
+/** How long the coordinator waits for the rank that found a NaN/Inf to say where. */
+const NONFINITE_DETAIL_GRACE_MS = 2_000;
 
 /** How long a stopping coordinator waits for the final checkpoint. */
 export const STOP_CHECKPOINT_TIMEOUT_MS = 120_000;
@@ -80,6 +84,7 @@ export class Coordinator {
         this.run?.countLost();
       },
       onStarved: (n) => this.fail(new StarvedError(n, settings.minWorkers, settings.rendezvousTimeoutMs)),
+      progress: () => this.run?.committedStep ?? 0,
     });
     this.runDir = new RunDir(config.runDir);
     this.store = new CheckpointStore(config.checkpointDir, config.checkpointsKept, logger);
@@ -105,13 +110,13 @@ export class Coordinator {
   }
 
   private checkToken(token: string): void {
-    if (this.settings.joinToken !== null && token !== this.settings.joinToken) throw new JoinRejectedError('missing or wrong join token');
+    if (!joinTokenMatches(this.settings.joinToken, token)) throw new JoinRejectedError('missing or wrong join token');
   }
 
   /** A worker joins; returns its id. Throws JoinRejectedError/RunFullError. */
   register(input: RegisterInput): string {
     this.checkToken(input.joinToken);
-    if (this.stopping || this.settled) throw new RunFullError(this.settings.maxWorkers, 'the run is stopping or over');
+    if (this.stopping || this.settled) throw new RunOverError(this.config.experiment);
     if (input.configFingerprint !== '' && input.configFingerprint !== this.fingerprint) {
       throw new JoinRejectedError(`worker configured for another model/loss (fingerprint ${input.configFingerprint}, run ${this.fingerprint})`);
     }
@@ -129,8 +134,8 @@ export class Coordinator {
    * Long poll for an assignment newer than `known`. A ranked worker asking with the current
    * generation is re-joining after a step boundary or a failed collective (see Membership.arrive).
    */
-  async waitAssignment(workerId: string, known: number, timeoutMs: number, appliedStep = -1, reason: RoundReason = 'peer-failure'): Promise<FullAssignment> {
-    this.membership.arrive(workerId, known, appliedStep, reason);
+  async waitAssignment(workerId: string, known: number, timeoutMs: number, appliedStep = -1, reason: RoundReason = 'peer-failure', suspect = ''): Promise<FullAssignment> {
+    this.membership.arrive(workerId, known, appliedStep, reason, suspect);
     const view = await this.membership.waitForAssignment(workerId, known, timeoutMs);
     const r = this.resumePoint;
     if (!view.assigned || r === null || r.generation !== view.generation) return { ...view, stop: false };
@@ -219,7 +224,11 @@ export class Coordinator {
   leave(workerId: string, reason: string, detail = ''): void {
     this.membership.member(workerId);
     this.logger.info({ workerId, reason, detail }, 'worker left');
-    if (reason === 'nonfinite') this.fail(new NonFiniteError(detail));
+    if (reason === 'nonfinite') {
+      // Every rank stops at the same step; only the rank(s) that found the value can name it.
+      if (detail !== '') this.fail(new NonFiniteError(detail));
+      else setTimeout(() => this.fail(new NonFiniteError('reported by a rank that left without details')), NONFINITE_DETAIL_GRACE_MS).unref();
+    }
     this.membership.leave(workerId);
     if (this.membership.size === 0) for (const w of this.leaveWaiters.splice(0)) w();
   }

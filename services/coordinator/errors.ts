@@ -39,6 +39,14 @@ export class RunFullError extends EncourageError {
   }
 }
 
+/** The run has finished or is stopping: a late worker has nothing to do and should exit. */
+export class RunOverError extends EncourageError {
+  override readonly name = 'RunOverError';
+  constructor(readonly experiment: string) {
+    super(`run ${experiment} has finished or is stopping`);
+  }
+}
+
 /** A registration without the run's join token, or with the wrong one. */
 export class JoinRejectedError extends EncourageError {
   override readonly name = 'JoinRejectedError';
@@ -84,6 +92,7 @@ export function grpcStatusOf(err: unknown): status {
   if (err instanceof StaleGenerationError) return status.FAILED_PRECONDITION;
   if (err instanceof UnknownWorkerError) return status.NOT_FOUND;
   if (err instanceof RunFullError) return status.RESOURCE_EXHAUSTED;
+  if (err instanceof RunOverError) return status.ABORTED;
   if (err instanceof JoinRejectedError) return status.PERMISSION_DENIED;
   if (err instanceof BadReportError || err instanceof ConfigError || err instanceof InputError) return status.INVALID_ARGUMENT;
   return status.INTERNAL;

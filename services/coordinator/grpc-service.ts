@@ -13,7 +13,7 @@ import { MAX_CHECKPOINT_BYTES, MAX_MESSAGE_BYTES, WAIT_ASSIGNMENT_MAX_MS } from 
 import type { Coordinator } from './coordinator.js';
 import { BadReportError, grpcStatusOf } from './errors.js';
 import type { RoundReason } from './rendezvous/membership.js';
-import { serverCredentials, loadTls } from '../core/tls.js';
+import { serverCredentials, loadTls, tlsMode } from '../core/tls.js';
 
 const ROUND_REASONS: readonly RoundReason[] = ['membership-change', 'peer-failure', 'coordinator-lost', 'worker-lost'];
 /** Chunk size of a streamed checkpoint download. */
@@ -71,7 +71,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
     DescribeRun: unary('DescribeRun', logger, (req) => c.describe(req.joinToken)),
     WaitAssignment: unary('WaitAssignment', logger, async (req, call) => {
       const reason = ROUND_REASONS.includes(req.reason as RoundReason) ? (req.reason as RoundReason) : 'peer-failure';
-      const v = await c.waitAssignment(req.workerId, Number(req.knownGeneration), remainingMs(call, WAIT_ASSIGNMENT_MAX_MS), Number(req.appliedStep), reason);
+      const v = await c.waitAssignment(req.workerId, Number(req.knownGeneration), remainingMs(call, WAIT_ASSIGNMENT_MAX_MS), Number(req.appliedStep), reason, req.suspect);
       return {
         generation: v.generation, assigned: v.assigned, rank: v.rank, worldSize: v.worldSize, ring: [...v.ring], finished: v.finished,
         startEpoch: v.start?.epoch ?? 0, startStep: v.start?.step ?? 0, startPosition: v.start?.position ?? 0,
@@ -169,6 +169,6 @@ export async function startCoordinatorServer(c: Coordinator, logger: Logger): Pr
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${c.settings.host}:${c.settings.port}`, serverCredentials(loadTls(c.settings.tls)), (err, p) => (err === null ? resolve(p) : reject(err)));
   });
-  logger.info({ host: c.settings.host, port, tls: c.settings.tls === null ? 'off' : c.settings.tls.mutual ? 'mutual' : 'on' }, 'coordinator listening');
+  logger.info({ host: c.settings.host, port, tls: tlsMode(c.settings.tls) }, 'coordinator listening');
   return { server, port, health };
 }

@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
+import { channelCredentials, type TlsMaterial } from '../core/tls.js';
 import { HealthCheckError } from './errors.js';
 
 /** What the server answered: SERVING, NOT_SERVING, UNKNOWN (or SERVICE_UNKNOWN from Watch). */
@@ -15,13 +16,14 @@ const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health');
 
 /**
  * Call `grpc.health.v1.Health/Check` for `service` ('' = the server as a whole) on `address`
- * (host:port), plaintext, within `timeoutMs` (waiting for the connection counts). Resolves with
+ * (host:port), plaintext or with `tls` (the pod's own certificate, under mutual TLS), within `timeoutMs` (waiting for the connection counts). Resolves with
  * the status the server reports; rejects with `HealthCheckError` when there is no answer
  * (unreachable, deadline exceeded, NOT_FOUND for a service the server does not know).
  */
-export async function probeHealth(address: string, options: { service?: string; timeoutMs: number }): Promise<HealthStatus> {
+export async function probeHealth(address: string, options: { service?: string; timeoutMs: number; tls?: TlsMaterial | null }): Promise<HealthStatus> {
   const service = options.service ?? '';
-  const client = new HealthClient(address, grpc.credentials.createInsecure());
+  const { credentials, options: channelOptions } = channelCredentials(options.tls ?? null);
+  const client = new HealthClient(address, credentials, channelOptions);
   try {
     return await new Promise<HealthStatus>((resolve, reject) => {
       const deadline = new Date(Date.now() + options.timeoutMs);

@@ -55,7 +55,9 @@ export interface EpochRecord {
 export type MetricsEntry =
   | { readonly type: 'step'; readonly line: number; readonly record: StepRecord }
   | { readonly type: 'epoch'; readonly line: number; readonly record: EpochRecord }
-  | { readonly type: 'summary'; readonly line: number; readonly record: Readonly<Record<string, unknown>> };
+  | { readonly type: 'summary'; readonly line: number; readonly record: Readonly<Record<string, unknown>> }
+  /** A distributed run's ring (re-)formation: generation, reason, workers, where training resumed. */
+  | { readonly type: 'rendezvous'; readonly line: number; readonly record: Readonly<Record<string, unknown>> };
 
 export interface ParsedMetrics {
   readonly entries: readonly MetricsEntry[];
@@ -88,7 +90,7 @@ function parseRecord(value: unknown, r: FieldReader): MetricsEntry {
   const rec = value as Record<string, unknown>;
   r.record = rec;
   const type = rec['type'];
-  if (type === 'summary') return { type, line: r.line, record: rec };
+  if (type === 'summary' || type === 'rendezvous') return { type, line: r.line, record: rec };
   if (type === 'step') {
     const step = r.count('step');
     const epoch = r.count('epoch');
@@ -115,7 +117,7 @@ function parseRecord(value: unknown, r: FieldReader): MetricsEntry {
       },
     };
   }
-  throw r.fail('type', type, '"step", "epoch" or "summary"');
+  throw r.fail('type', type, '"step", "epoch", "rendezvous" or "summary"');
 }
 
 function parseConfidence(value: unknown, r: FieldReader): EpochConfidence | null {

@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import { ConfigError } from '../core/errors.js';
-import { parseTlsSettings, type TlsSettings } from '../core/tls.js';
+import { parseTlsSettings, tlsFlagsFrom, type TlsSettings } from '../core/tls.js';
 
 /** Port of the collective service; 0 picks a free one (fine when addresses are reported, as here). */
 export const DEFAULT_COLLECTIVE_PORT = 0;
@@ -54,10 +54,7 @@ export function parseWorkerConfig(raw: Record<string, unknown>, env: NodeJS.Proc
     collectiveHost: String(raw['collectiveHost'] ?? env['POD_IP'] ?? (loopback ? '127.0.0.1' : os.hostname())),
     collectivePort: int('collectivePort', raw['collectivePort'] ?? DEFAULT_COLLECTIVE_PORT, 0, 65535),
     joinToken: String(raw['joinToken'] ?? env['ENCOURAGE_JOIN_TOKEN'] ?? ''),
-    tls: parseTlsSettings({
-      tlsCa: raw['tlsCa'] ?? env['ENCOURAGE_TLS_CA'], tlsCert: raw['tlsCert'] ?? env['ENCOURAGE_TLS_CERT'], tlsKey: raw['tlsKey'] ?? env['ENCOURAGE_TLS_KEY'],
-      tlsMutual: raw['tlsMutual'] ?? (env['ENCOURAGE_TLS_MUTUAL'] === 'true' ? true : undefined), tlsServerName: raw['tlsServerName'] ?? env['ENCOURAGE_TLS_SERVER_NAME'],
-    }),
+    tls: parseTlsSettings(tlsFlagsFrom(raw, env)),
     failpoints: env['ENCOURAGE_FAILPOINTS'] ?? '',
     coordinatorLostTimeoutMs: int('coordinatorTimeoutMs', raw['coordinatorTimeoutMs'] ?? COORDINATOR_LOST_TIMEOUT_MS, 100, 24 * 3600 * 1000),
   };

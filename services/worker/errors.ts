@@ -13,12 +13,16 @@ export type RejoinReason = 'membership-change' | 'peer-failure' | 'coordinator-l
  */
 export class RejoinRequired extends EncourageError {
   override readonly name = 'RejoinRequired';
+  /** Collective address of the peer whose failure ended the step, when known. */
+  readonly suspect: string;
   constructor(
     readonly reason: RejoinReason,
     readonly generation: number,
     options?: { cause?: unknown },
   ) {
     super(`generation ${generation} ended (${reason})${options?.cause instanceof Error ? `: ${options.cause.message}` : ''}`, options);
+    const peer = (options?.cause as { peerAddress?: unknown } | undefined)?.peerAddress;
+    this.suspect = typeof peer === 'string' ? peer : '';
   }
 }
 
@@ -31,5 +35,39 @@ export class NonFiniteValuesError extends EncourageError {
     readonly tensor: string,
   ) {
     super(`non-finite value on rank ${rank} at step ${step} in ${tensor}`);
+  }
+}
+
+/**
+ * The coordinator's address accepts TCP connections, but no gRPC session comes up: a TLS
+ * mismatch (a plaintext worker and a TLS coordinator or the reverse, a missing or foreign client
+ * certificate under mutual TLS, a certificate that does not name the dialled host). Retrying
+ * cannot help, so the worker stops with this instead of waiting out its connect timeout.
+ */
+export class CoordinatorHandshakeError extends EncourageError {
+  override readonly name = 'CoordinatorHandshakeError';
+  constructor(
+    readonly address: string,
+    /** This worker's transport: off, on or mutual. */
+    readonly tls: string,
+    readonly lastError: string,
+    readonly failingForMs: number,
+  ) {
+    super(
+      `coordinator ${address} accepts connections but no gRPC session came up for ${failingForMs} ms (last error: ${lastError}); ` +
+        `check that this worker's TLS settings (TLS ${tls}) match the coordinator's: a coordinator with --tls-mutual needs a client certificate signed by its CA (docs/security.md)`,
+    );
+  }
+}
+
+/** Nothing answered at the coordinator's address within the connect timeout. */
+export class CoordinatorUnreachableError extends EncourageError {
+  override readonly name = 'CoordinatorUnreachableError';
+  constructor(
+    readonly address: string,
+    readonly timeoutMs: number,
+    readonly lastError: string,
+  ) {
+    super(`coordinator ${address} unreachable for ${timeoutMs} ms (last error: ${lastError})`);
   }
 }

@@ -116,3 +116,30 @@ test('a round whose members stay silent evicts them at the rendezvous deadline; 
   assert.equal(m.generation, 1, 'no ring below minWorkers');
   m.close();
 });
+
+test('rings that keep failing without progress evict the most-blamed member and quarantine its slot', () => {
+  let now = 0;
+  const lost: string[] = [];
+  const m = membership({ minWorkers: 2, maxWorkers: 3, rendezvousGraceMs: 0, now: () => now, progress: () => 7, suspectRounds: 3, quarantineMs: 1_000, onLost: (x, why) => lost.push(`${x.pod}:${why}`) });
+  const ids = [m.register(w('p', 0, 1)), m.register(w('p', 1, 2)), m.register(w('p', 2, 3))];
+  assert.equal(m.generation, 1);
+  const failRound = (gen: number) => {
+    // Ranks 0 and 2 cannot talk: rank 0 blames rank 2's address, ranks 1 and 2 blame rank 0's.
+    m.arrive(ids[0]!, gen, 7, 'peer-failure', '127.0.0.1:3');
+    m.arrive(ids[1]!, gen, 7, 'peer-failure', '127.0.0.1:1');
+    m.arrive(ids[2]!, gen, 7, 'peer-failure', '127.0.0.1:1');
+  };
+  failRound(1);
+  failRound(2);
+  assert.equal(m.generation, 3, 'two failed rounds re-form the same ring');
+  assert.equal(m.worldSize, 3);
+  failRound(3);
+  assert.equal(m.generation, 4);
+  assert.equal(m.worldSize, 2, 'the third failure at the same step evicts the most-blamed member');
+  assert.match(lost[0] ?? '', /^p:blamed by 2 peer\(s\)/);
+  assert.throws(() => m.member(ids[0]!), UnknownWorkerError);
+  assert.throws(() => m.register(w('p', 0, 9)), (e: unknown) => e instanceof RunFullError && /quarantined/.test(e.message));
+  now = 2_000;
+  assert.doesNotThrow(() => m.register(w('p', 0, 9)), 'the quarantine ends');
+  m.close();
+});

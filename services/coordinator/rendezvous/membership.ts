@@ -68,6 +68,15 @@ export interface MembershipOptions {
   readonly onLost?: (member: Member, reason: string) => void;
   /** Called when a round timed out with fewer than `minWorkers`. */
   readonly onStarved?: (arrived: number) => void;
+  /**
+   * Committed progress (global step). When this many aborting rounds in a row end without
+   * progress — the same ring keeps failing, e.g. two workers partitioned from each other while both
+   * reach the coordinator — the member most often blamed by its peers is evicted and quarantined.
+   */
+  readonly progress?: () => number;
+  readonly suspectRounds?: number;
+  /** First quarantine of an evicted suspect (doubles for a repeat offender, up to 8×). */
+  readonly quarantineMs?: number;
   readonly now?: () => number;
 }
 
@@ -76,7 +85,13 @@ interface Round {
   abort: boolean;
   readonly startedMs: number;
   readonly arrived: Map<string, number>;
+  /** Collective address → how many re-joining members blamed it. */
+  readonly suspects: Map<string, number>;
 }
+
+/** Aborting rounds without progress after which a suspect is evicted. */
+export const DEFAULT_SUSPECT_ROUNDS = 3;
+export const DEFAULT_QUARANTINE_MS = 30_000;
 
 export class Membership {
   private readonly members = new Map<string, Member>();
@@ -92,6 +107,10 @@ export class Membership {
   private readonly waiters = new Set<() => void>();
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
+  /** Consecutive aborting rounds at the same committed step, and that step. */
+  private failedRounds = { count: 0, progress: -1 };
+  /** pod/localIndex → quarantine end (ms) and how many times it was quarantined. */
+  private readonly quarantine = new Map<string, { untilMs: number; times: number }>();
 
   constructor(private readonly options: MembershipOptions) {
     if (options.minWorkers < 1 || options.maxWorkers < options.minWorkers) {
@@ -129,6 +148,10 @@ export class Membership {
   register(worker: WorkerDescriptor): string {
     if (this.finished) throw new RunFullError(this.options.maxWorkers, 'the run has finished');
     if (this.members.size >= this.options.maxWorkers) throw new RunFullError(this.options.maxWorkers);
+    const q = this.quarantine.get(slotKey(worker));
+    if (q !== undefined && q.untilMs > this.now()) {
+      throw new RunFullError(this.options.maxWorkers, `${worker.pod}/${worker.localIndex} is quarantined for ${q.untilMs - this.now()} ms: its peers could not reach it`);
+    }
     const workerId = randomUUID();
     this.members.set(workerId, { ...worker, workerId, joinedSeq: this.seq++, lastSeenMs: this.now() });
     if (this._generation === 0) this.maybeFirstRing();
@@ -172,7 +195,7 @@ export class Membership {
    * is re-joining (it finished a step that raised the rendezvous flag, or its collective failed):
    * that opens a round if none is open, and counts as its arrival with the state it holds.
    */
-  arrive(workerId: string, knownGeneration: number, appliedStep: number, reason: RoundReason): void {
+  arrive(workerId: string, knownGeneration: number, appliedStep: number, reason: RoundReason, suspect = ''): void {
     const m = this.member(workerId);
     m.lastSeenMs = this.now();
     if (this._generation === 0 || this.finished) return;
@@ -180,13 +203,14 @@ export class Membership {
     if (ranked && knownGeneration !== this._generation) return; // it has not seen its assignment yet
     if (this.round === null) this.open(reason, ABORTING_REASONS.includes(reason));
     this.round!.arrived.set(workerId, ranked ? appliedStep : -1);
+    if (suspect !== '') this.round!.suspects.set(suspect, (this.round!.suspects.get(suspect) ?? 0) + 1);
     this.maybeComplete();
   }
 
   /** Open a round (no-op when one is open; `abort` escalates an open graceful round). */
   open(reason: RoundReason, abort: boolean): void {
     if (this.round === null) {
-      const round: Round = { reason, abort, startedMs: this.now(), arrived: new Map() };
+      const round: Round = { reason, abort, startedMs: this.now(), arrived: new Map(), suspects: new Map() };
       this.round = round;
       const timer = setTimeout(() => this.timeoutRound(round), this.options.rendezvousTimeoutMs);
       timer.unref();
@@ -271,6 +295,28 @@ export class Membership {
     this.maybeComplete();
   }
 
+  /**
+   * The same ring failing again and again at one step: evict (and quarantine) the member its peers
+   * blame most, so the others can make progress. Returns true when a member was evicted (the round
+   * then completes, or waits, without it).
+   */
+  private evictSuspect(round: Round): boolean {
+    const progress = this.options.progress?.() ?? -1;
+    if (progress === this.failedRounds.progress) this.failedRounds.count++;
+    else this.failedRounds = { count: 1, progress };
+    if (this.failedRounds.count < (this.options.suspectRounds ?? DEFAULT_SUSPECT_ROUNDS)) return false;
+    const [address, votes] = [...round.suspects.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+    const member = [...this.members.values()].find((m) => m.collectiveAddress === address);
+    if (member === undefined) return false;
+    // -1: the nested completion check inside evict() counts this same round once more.
+    this.failedRounds = { count: -1, progress };
+    const key = slotKey(member);
+    const times = (this.quarantine.get(key)?.times ?? 0) + 1;
+    this.quarantine.set(key, { untilMs: this.now() + (this.options.quarantineMs ?? DEFAULT_QUARANTINE_MS) * 2 ** Math.min(times - 1, 3), times });
+    this.evict(member, `blamed by ${votes} peer(s) after rings failed repeatedly at step ${progress}`);
+    return true;
+  }
+
   private timeoutRound(round: Round): void {
     if (this.round !== round) return;
     for (const m of [...this.members.values()]) if (!round.arrived.has(m.workerId)) this.evict(m, `did not re-join within ${this.options.rendezvousTimeoutMs} ms`);
@@ -297,6 +343,7 @@ export class Membership {
     if (round === null || this.finished) return;
     const everyone = [...this.members.keys()].every((id) => round.arrived.has(id));
     if (!everyone || round.arrived.size < this.options.minWorkers) return;
+    if (round.abort && this.evictSuspect(round)) return;
     this.round = null;
     this.formRing(round.reason, round.arrived, round.startedMs);
   }
@@ -317,6 +364,10 @@ export class Membership {
   private notify(): void {
     for (const w of [...this.waiters]) w();
   }
+}
+
+function slotKey(w: WorkerDescriptor): string {
+  return `${w.pod}/${w.localIndex}`;
 }
 
 /** Natural order of pod names: numeric runs compare as numbers (worker-2 < worker-10). */

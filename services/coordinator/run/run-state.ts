@@ -59,6 +59,9 @@ export interface ResumePoint {
   readonly restoreFromCheckpoint: boolean;
 }
 
+/** How long a checkpoint upload waits for its epoch's last reports (they are in flight). */
+const EPOCH_CLOSE_WAIT_MS = 30_000;
+
 interface CachedCheckpoint {
   readonly step: number;
   readonly meta: TrainCheckpointMeta;
@@ -80,12 +83,16 @@ export class RunState extends EventEmitter {
   private readonly closed = new Set<number>();
   private readonly steps = new Map<number, StepSums[]>();
   private readonly evals = new Map<number, EvalSumsReport[]>();
+  /** Every rank's evaluation of an epoch whose last step is not committed yet. */
+  private evaluated: { epoch: number; list: EvalSumsReport[] } | null = null;
   private epochTrain = { loss: 0, base: 0, bonus: 0, correct: 0, examples: 0, seconds: 0 };
   private epochConfidence: ConfidenceAccumulator;
   private checkpoint: CachedCheckpoint | null = null;
   private lastCommitMs = Date.now();
   private lostSinceMs: number | null = null;
   private orders = new Map<number, Int32Array>();
+  /** This coordinator resumed a run another incarnation of it was driving (counted as a restart once). */
+  private restartedCoordinator = false;
 
   constructor(
     readonly config: TrainConfig,
@@ -122,7 +129,7 @@ export class RunState extends EventEmitter {
   resumeFrom(step: number, meta: TrainCheckpointMeta): void {
     this.adopt({ step, meta });
     this.logged(this.runDir.truncateAfter(step));
-    this.counters.restarts++;
+    this.restartedCoordinator = true;
     this.lostSinceMs = meta.lineage?.savedAtMs ?? Date.now();
     this.logger.info({ step, epoch: meta.epoch + 1, position: meta.position }, 'resuming the run from its checkpoint');
   }
@@ -178,10 +185,14 @@ export class RunState extends EventEmitter {
     if (start.position >= this.plan.epochSamples && this.closed.has(start.epoch)) start = { step: start.step, epoch: start.epoch + 1, position: 0 };
     this.steps.clear();
     this.evals.clear();
+    this.evaluated = null;
     this.ledger.begin(generation, applied.length, start);
     this.worldSize = applied.length;
     this.generation = generation;
-    if (ABORTING_REASONS.includes(reason)) {
+    if (this.restartedCoordinator) {
+      this.restartedCoordinator = false;
+      this.counters.restarts++;
+    } else if (ABORTING_REASONS.includes(reason)) {
       this.counters.restarts++;
       this.lostSinceMs ??= this.lastCommitMs;
     } else if (reason !== 'initial' && reason !== 'stop') this.counters.resizes++;
@@ -284,20 +295,36 @@ export class RunState extends EventEmitter {
     this.emit('step', { step: m.record.step, epoch: m.record.epoch, stepsPerEpoch: this.stepsPerEpoch, loss: e.loss / e.examples, accuracy: e.correct / e.examples, imagesPerSecond: this.totals.trainImages / this.totals.trainSeconds, record: m.record });
   }
 
-  /** Close an epoch whose training is complete when no evaluation follows it. */
+  /** Close an epoch whose training is complete when no evaluation follows it (or whose evaluation is in). */
   private maybeCloseUnevaluated(): void {
+    this.maybeCloseEvaluated();
     const c = this.ledger.cursorAt(this.committedStep);
     if (c.position >= this.plan.epochSamples && !this.closed.has(c.epoch) && !evaluatesAfter(this.config, c.epoch)) this.closeEpoch(c.epoch, null);
   }
 
-  /** Add one rank's evaluation sums; when every rank has reported, close the epoch. */
+  /**
+   * Add one rank's evaluation sums; when every rank has reported and the epoch's last step is
+   * committed (step reports travel separately and may still be on their way), close the epoch.
+   */
   reportEval(r: EvalSumsReport): void {
     const c = this.ledger.cursorAt(this.committedStep);
-    if (r.epoch !== c.epoch + 1 || c.position < this.plan.epochSamples || this.closed.has(c.epoch)) {
+    if (r.epoch !== c.epoch + 1 || this.closed.has(c.epoch)) {
       throw new BadReportError(`no evaluation is due (committed through step ${this.committedStep}, epoch ${c.epoch + 1})`, 'epoch', r.epoch);
     }
     const list = this.gather(this.evals, r.epoch, r, 'epoch');
     if (list === null) return;
+    this.evaluated = { epoch: r.epoch, list };
+    this.maybeCloseEvaluated();
+  }
+
+  /** Close the epoch whose evaluation is complete once its training is committed too. */
+  private maybeCloseEvaluated(): void {
+    const ready = this.evaluated;
+    if (ready === null) return;
+    const c = this.ledger.cursorAt(this.committedStep);
+    if (c.epoch !== ready.epoch - 1 || c.position < this.plan.epochSamples) return;
+    this.evaluated = null;
+    const list = ready.list;
     const sum = (f: (s: EvalSumsReport) => number) => list.reduce((a, s) => a + f(s), 0);
     const examples = sum((s) => s.examples);
     const bins = this.config.confidenceEdges.length - 1;
@@ -305,8 +332,8 @@ export class RunState extends EventEmitter {
     const binCorrect = Array.from({ length: bins }, (_, b) => sum((s) => s.binCorrect[b] ?? 0));
     const digests = new Set(list.map((s) => s.paramsDigest));
     const replicasIdentical = digests.size === 1;
-    if (!replicasIdentical) this.logger.error({ epoch: r.epoch, digests: list.map((s) => [s.rank, s.paramsDigest]) }, 'replicas diverged: parameter digests differ across ranks');
-    this.closeEpoch(r.epoch - 1, {
+    if (!replicasIdentical) this.logger.error({ epoch: ready.epoch, digests: list.map((s) => [s.rank, s.paramsDigest]) }, 'replicas diverged: parameter digests differ across ranks');
+    this.closeEpoch(ready.epoch - 1, {
       replicasIdentical,
       testLoss: sum((s) => s.lossSum) / examples, testBase: sum((s) => s.baseSum) / examples, testBonus: sum((s) => s.bonusSum) / examples,
       testAccuracy: sum((s) => s.correct) / examples, binExamples, binAccuracy: binCorrect.map((c, b) => (binExamples[b]! > 0 ? c / binExamples[b]! : null)),
@@ -367,6 +394,10 @@ export class RunState extends EventEmitter {
     if (ckpt.meta.model !== this.config.model) throw new BadReportError(`checkpoint of another model (run: ${this.config.model})`, 'model', ckpt.meta.model);
     if (step < this.segmentStart.step) throw new BadReportError(`precedes the current generation (step ${this.segmentStart.step})`, 'step', step);
     const at = this.ledger.cursorAt(step);
+    // Rank 0 uploads right after its evaluation; the other ranks' last step and evaluation reports
+    // may still be on their way. Wait for the epoch to close, so the checkpoint's history has it
+    // and a run resumed from it does not evaluate (and record) the epoch twice.
+    if (at.position >= this.plan.epochSamples && !this.closed.has(at.epoch)) await this.epochClosed(at.epoch, EPOCH_CLOSE_WAIT_MS);
     const lineage: RunLineage = {
       epochSamples: this.plan.epochSamples, segments: this.ledger.lineage(step), closedEpochs: [...this.closed].map((e) => e + 1),
       ...this.counters, savedAtMs: Date.now(), allreduceSeconds: this.totals.allreduceSeconds, allreduceBytes: this.totals.allreduceBytes,
@@ -382,6 +413,23 @@ export class RunState extends EventEmitter {
     this.logger.info({ step, path: saved.path, bytes: saved.bytes }, 'checkpoint written');
     this.emit('checkpoint', { step, path: saved.path, bytes: saved.bytes, seconds: (performance.now() - t0) / 1000 });
     return saved;
+  }
+
+  private epochClosed(epochIndex: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const onEpoch = (record: EpochRecord) => {
+        if (record.epoch !== epochIndex + 1) return;
+        clearTimeout(timer);
+        this.off('epoch', onEpoch);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.off('epoch', onEpoch);
+        this.logger.warn({ epoch: epochIndex + 1, timeoutMs }, 'checkpoint written before its epoch closed');
+        resolve();
+      }, timeoutMs);
+      this.on('epoch', onEpoch);
+    });
   }
 
   /** The newest checkpoint's file, for a rank that restores from it. */

@@ -184,6 +184,20 @@ export class CollectiveNode {
   }
 
   /**
+   * Forget the membership (fail pending operations): the worker re-registered with a restarted
+   * coordinator, whose generations start afresh, so the next {@link reconfigure} may carry any
+   * generation. Connections to the old neighbour are closed, so nothing of the old incarnation
+   * can arrive on them.
+   */
+  resetMembership(error: Error): void {
+    this.assertOpen();
+    for (const channel of [...this.channels]) channel.failPending(error);
+    this.link?.close();
+    this.link = undefined;
+    this.membershipValue = undefined;
+  }
+
+  /**
    * Fail every pending operation with `error` (the coordinator announced a lost peer); the node
    * stays usable and the next reconfiguration starts a fresh generation.
    */

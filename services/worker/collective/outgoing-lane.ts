@@ -81,9 +81,14 @@ export class OutgoingLane {
   fail(error: Error): void {
     if (this.finished) return;
     this.finished = true;
-    const metadata = new Metadata();
-    metadata.set(ERROR_NAME_TRAILER, error.name);
-    // grpc-js turns an 'error' event on a server stream into the call's final status.
-    this.call.emit('error', { name: error.name, message: error.message, code: statusForError(error), details: error.message, metadata });
+    failCall(this.call, error);
   }
+}
+
+/** End a PullChunks call with the status of `error`, its message as details and its class name as a trailer. */
+export function failCall(call: ServerWritableStream<unknown, Buffer>, error: Error): void {
+  const metadata = new Metadata();
+  metadata.set(ERROR_NAME_TRAILER, error.name);
+  // grpc-js turns an 'error' event on a server stream into the call's final status.
+  call.emit('error', { name: error.name, message: error.message, code: statusForError(error), details: error.message, metadata });
 }

@@ -50,6 +50,10 @@ export async function openCollectiveNode(host: string, port: number, config: Tra
       aborted = error;
       node.abortPending(error);
     },
+    reset(error: Error) {
+      aborted = error;
+      node.resetMembership(error);
+    },
     close: () => node.close(),
   };
 }

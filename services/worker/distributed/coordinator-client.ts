@@ -17,7 +17,8 @@ import type { HeartbeatResponse__Output } from '../../core/proto/generated/encou
 import type { CheckpointAck__Output } from '../../core/proto/generated/encourage/v1/CheckpointAck.js';
 import type { CheckpointChunk__Output } from '../../core/proto/generated/encourage/v1/CheckpointChunk.js';
 import type { Ack__Output } from '../../core/proto/generated/encourage/v1/Ack.js';
-import { channelCredentials, type TlsMaterial } from '../../core/tls.js';
+import { channelCredentials, tlsMode, type TlsMaterial } from '../../core/tls.js';
+import { CoordinatorHandshakeError, CoordinatorUnreachableError } from '../errors.js';
 
 /** Deadline of ordinary control-plane calls. */
 export const CONTROL_CALL_TIMEOUT_MS = 15_000;
@@ -34,15 +35,29 @@ export const CHECKPOINT_UPLOAD_TIMEOUT_MS = 120_000;
 export const CHECKPOINT_CHUNK_BYTES = 1024 * 1024;
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Connection errors that mean nobody answers at the address yet (the coordinator pod is not up,
+ * its Service has no endpoint, DNS does not know it yet): worth waiting for. Any other failure to
+ * establish a connection happened after TCP connected, i.e. in the TLS or HTTP/2 handshake.
+ */
+const NOT_UP_YET = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|name resolution|DNS resolution/i;
+/** How long handshake failures must persist before the first contact gives up (a coordinator mid-restart gets this much slack). */
+export const HANDSHAKE_GIVE_UP_MS = 3_000;
+/** Pause between first-contact attempts (grpc-js paces the real reconnects with its own backoff). */
+const FIRST_CONTACT_RETRY_MS = 250;
+
 type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
 
 export class CoordinatorClient {
   private readonly client: GeneratedClient;
+  /** This client's transport (off, on, mutual), for error messages. */
+  private readonly tls: string;
 
   constructor(
     readonly address: string,
     tls: TlsMaterial | null = null,
   ) {
+    this.tls = tlsMode(tls?.settings ?? null);
     const proto = loadGrpcObject<ProtoGrpcType>(['encourage/v1/coordinator.proto']).encourage.v1;
     const { credentials, options } = channelCredentials(tls);
     this.client = new proto.Coordinator(address, credentials, {
@@ -62,8 +77,38 @@ export class CoordinatorClient {
     });
   }
 
-  describeRun(joinToken: string): Promise<RunDescription__Output> {
-    return this.call(this.client.DescribeRun as Unary<{ joinToken: string }, RunDescription__Output>, { joinToken }, COORDINATOR_CONNECT_TIMEOUT_MS, true);
+  /**
+   * The first call of a worker. Pods start in any order, so a coordinator that is not up yet
+   * (connection refused, name not resolved) is waited for, up to `connectTimeoutMs`; but one that
+   * accepts TCP connections while no gRPC session comes up (a TLS mismatch) is a configuration
+   * error that waiting cannot fix: it fails after HANDSHAKE_GIVE_UP_MS with
+   * CoordinatorHandshakeError. Calls are made without wait-for-ready so that grpc-js reports the
+   * connection error (with wait-for-ready it would only report the deadline).
+   */
+  async describeRun(joinToken: string, connectTimeoutMs = COORDINATOR_CONNECT_TIMEOUT_MS): Promise<RunDescription__Output> {
+    const started = Date.now();
+    let handshakeFailingSince: number | null = null;
+    let lastError = '';
+    for (;;) {
+      const remaining = started + connectTimeoutMs - Date.now();
+      try {
+        return await this.call(this.client.DescribeRun as Unary<{ joinToken: string }, RunDescription__Output>, { joinToken }, Math.max(1, Math.min(remaining, CONTROL_CALL_TIMEOUT_MS)));
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        const transport = e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED;
+        if (!transport) throw err;
+        const detail = (e.details ?? e.message).replace(/\s+/g, ' ').trim();
+        // A connection error says more than the deadline of an attempt that waited for one.
+        if (e.code === grpc.status.UNAVAILABLE || lastError === '') lastError = detail;
+        if (e.code === grpc.status.UNAVAILABLE && !NOT_UP_YET.test(detail)) {
+          handshakeFailingSince ??= Date.now();
+          const failingForMs = Date.now() - handshakeFailingSince;
+          if (failingForMs >= HANDSHAKE_GIVE_UP_MS) throw new CoordinatorHandshakeError(this.address, this.tls, detail, failingForMs);
+        } else handshakeFailingSince = null;
+        if (Date.now() - started >= connectTimeoutMs) throw new CoordinatorUnreachableError(this.address, connectTimeoutMs, lastError);
+        await new Promise((resolve) => setTimeout(resolve, FIRST_CONTACT_RETRY_MS));
+      }
+    }
   }
 
   register(req: RegisterRequest): Promise<RegisterResponse__Output> {
@@ -74,12 +119,13 @@ export class CoordinatorClient {
    * Long poll for an assignment newer than `knownGeneration`; `appliedStep` is the global step of
    * the state this worker holds (-1: none) and `reason` why it re-joins.
    */
-  waitAssignment(workerId: string, knownGeneration: number, appliedStep = -1, reason = ''): Promise<Assignment__Output> {
-    return this.call(this.client.WaitAssignment as Unary<object, Assignment__Output>, { workerId, knownGeneration, appliedStep, reason }, WAIT_ASSIGNMENT_TIMEOUT_MS + 3_000, true);
+  waitAssignment(workerId: string, knownGeneration: number, appliedStep = -1, reason = '', suspect = ''): Promise<Assignment__Output> {
+    return this.call(this.client.WaitAssignment as Unary<object, Assignment__Output>, { workerId, knownGeneration, appliedStep, reason, suspect }, WAIT_ASSIGNMENT_TIMEOUT_MS + 3_000, true);
   }
 
-  heartbeat(workerId: string, generation: number, step: number): Promise<HeartbeatResponse__Output> {
-    return this.call(this.client.Heartbeat as Unary<object, HeartbeatResponse__Output>, { workerId, generation, step });
+  /** One heartbeat; `timeoutMs` should be a few intervals, so a black-holed network is noticed quickly. */
+  heartbeat(workerId: string, generation: number, step: number, timeoutMs = CONTROL_CALL_TIMEOUT_MS): Promise<HeartbeatResponse__Output> {
+    return this.call(this.client.Heartbeat as Unary<object, HeartbeatResponse__Output>, { workerId, generation, step }, timeoutMs);
   }
 
   epochPlan(workerId: string, generation: number, epoch: number): Promise<EpochPlan__Output> {

@@ -184,7 +184,7 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
             },
           ),
         );
-        if (skipped && config.onNonfinite === 'stop') return { kind: 'nonfinite', detail: bad === null ? `reported by another rank at step ${step}` : `rank ${rank}, step ${step}, tensor ${bad}` };
+        if (skipped && config.onNonfinite === 'stop') return { kind: 'nonfinite', detail: bad === null ? '' : `rank ${rank}, step ${step}, tensor ${bad}` };
         if (buf[P + 2]! > 0) return { kind: 'boundary' };
       }
       await reports;

@@ -31,7 +31,9 @@ const timer = setInterval(() => {
   if (inFlight) return;
   inFlight = true;
   client
-    .heartbeat(data.workerId, progress[0]!, Math.max(0, progress[1]!))
+    // A deadline of a few intervals (≥ 1 s): on a partitioned network nothing answers, and two
+    // missed heartbeats must surface as "coordinator lost" long before the control-call deadline.
+    .heartbeat(data.workerId, progress[0]!, Math.max(0, progress[1]!), Math.max(1_000, 3 * data.intervalMs))
     .then(
       (res) => parentPort?.postMessage({ type: 'reply', rendezvousPending: res.rendezvousPending, abort: res.abort, finished: res.finished }),
       (err: grpc.ServiceError) => parentPort?.postMessage({ type: 'error', code: err.code, message: err.message }),

@@ -23,5 +23,7 @@ export interface RingCollective {
    * the coordinator announced a lost peer, so waiting for it would only run into the deadline.
    */
   abort(error: Error): void;
+  /** Forget the ring and its generation numbering (a new coordinator incarnation). */
+  reset(error: Error): void;
   close(): Promise<void>;
 }

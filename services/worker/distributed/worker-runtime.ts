@@ -84,6 +84,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     let workerId: string | null = null;
     let known = 0;
     let reason: RejoinReason | '' = '';
+    let suspect = '';
     let lostSinceMs: number | null = null;
     let generations = 0;
     let current = { rank: 0, worldSize: 0 };
@@ -113,6 +114,9 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
             },
           });
           const id = reg.workerId;
+          // A new identity means a new coordinator incarnation (or an eviction): its generations
+          // are numbered afresh, so the collective forgets the old numbering.
+          if (workerId === null && known > 0) ring.reset(new RejoinRequired('identity-lost', known));
           workerId = id;
           known = 0;
           // A new identity starts without state as far as the coordinator is concerned.
@@ -121,7 +125,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
           w.start(id, reg.heartbeatIntervalMs, () => ({ generation: known, step: progress.applied }));
           log.info({ workerId: id }, 'registered');
         }
-        const a: Assignment = await client.waitAssignment(workerId, known, progress.applied, reason);
+        const a: Assignment = await client.waitAssignment(workerId, known, progress.applied, reason, suspect);
         lostSinceMs = null;
         if (a.finished) return await finish('done', 'done');
         if (!a.assigned || Number(a.generation) === known) continue;
@@ -136,6 +140,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         progress.applied = Number(a.startStep);
         generations++;
         reason = '';
+        suspect = '';
         const ctx: GenerationContext = {
           client, workerId, config, data, replica, collective: ring, watch: w, log: glog, generation: known, rank: a.rank, worldSize: a.worldSize,
           startEpoch: a.startEpoch, leaving, progress, failpoints: opts.failpoints ?? new Failpoints(''), ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
@@ -150,7 +155,10 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         if (leaving()) return await finish('left', 'shutdown');
         reason = 'membership-change';
       } catch (err) {
+        // A run that finished (or is stopping) while this worker was away: nothing left to do.
+        if ((err as grpc.ServiceError).code === grpc.status.ABORTED && workerId === null) return await finish('done', 'done');
         reason = classify(err);
+        suspect = err instanceof RejoinRequired ? err.suspect : '';
         if (reason === 'identity-lost') workerId = null;
         if (reason === 'coordinator-lost') {
           lostSinceMs ??= Date.now();

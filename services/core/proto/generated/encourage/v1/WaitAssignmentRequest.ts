@@ -16,6 +16,12 @@ export interface WaitAssignmentRequest {
    * Why the worker re-joins (logged): "peer-failure", "membership-change", "coordinator-lost", ...
    */
   'reason'?: (string);
+  /**
+   * Collective address of the peer whose failure ended the step (empty: unknown). When rings keep
+   * failing without progress — a partition between workers that all still reach the coordinator —
+   * the coordinator evicts the most-suspected member instead of re-forming the same ring forever.
+   */
+  'suspect'?: (string);
 }
 
 export interface WaitAssignmentRequest__Output {
@@ -32,4 +38,10 @@ export interface WaitAssignmentRequest__Output {
    * Why the worker re-joins (logged): "peer-failure", "membership-change", "coordinator-lost", ...
    */
   'reason': (string);
+  /**
+   * Collective address of the peer whose failure ended the step (empty: unknown). When rings keep
+   * failing without progress — a partition between workers that all still reach the coordinator —
+   * the coordinator evicts the most-suspected member instead of re-forming the same ring forever.
+   */
+  'suspect': (string);
 }
