@@ -99,7 +99,13 @@ export class FakeKubelet {
     this.proxy = new FakeKubeProxy(() => [...this.runs.values()].filter((r) => r.child !== null && !r.exited).map((r) => ({ namespace: r.namespace, labels: r.labels, ip: r.ip, ready: r.ready, ports: r.ports })), options.logger);
   }
 
+  /** Kills every pod process if the test process exits without `stop` (a timed-out test). */
+  private readonly reap = () => {
+    for (const r of this.runs.values()) if (!r.exited) r.child?.kill('SIGKILL');
+  };
+
   async start(): Promise<void> {
+    process.once('exit', this.reap);
     this.pods.start();
     this.services.start();
     await Promise.all([this.pods.synced, this.services.synced]);
@@ -366,6 +372,7 @@ export class FakeKubelet {
   /** Kill every process and stop watching. */
   async stop(): Promise<void> {
     this.stopped = true;
+    process.off('exit', this.reap);
     await Promise.all([this.pods.stop(), this.services.stop()]);
     const live = [...this.runs.values()].filter((r) => r.child !== null && !r.exited);
     await Promise.all(live.map((r) => new Promise<void>((resolve) => {

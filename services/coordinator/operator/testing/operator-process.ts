@@ -22,6 +22,10 @@ export async function startOperatorProcess(cluster: FakeCluster, extraArgs: stri
   const op = startCli(['operator', '--kubeconfig', cluster.operatorKubeconfigFile, '--health-host', '127.0.0.1', '--health-port', '0', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--bind-pod-ip', '--resync-seconds', '20', ...extraArgs]);
   let log = '';
   op.child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  // A test that times out never reaches its `after`: do not leave the operator running.
+  const reap = () => op.child.kill('SIGKILL');
+  process.once('exit', reap);
+  void op.done.then(() => process.off('exit', reap));
   const port = await cluster.waitFor('the operator to listen', () => /"healthPort":(\d+)/.exec(log)?.[1], 20_000);
   const healthAddress = `127.0.0.1:${port}`;
   await cluster.waitFor('the operator to be SERVING', async () => (await probeHealth(healthAddress, { timeoutMs: 1000 }).catch(() => 'down')) === 'SERVING');
