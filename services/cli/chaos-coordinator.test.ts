@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore } from '../core/checkpoint/checkpoint-store.js';
 import { readMetrics } from '../core/training/run-dir.js';
-import { freePort, startCoordinator, startWorker, summaryOf, waitForSteps, type Proc } from './chaos-harness.js';
+import { CHAOS_TEST_TIMEOUT_MS, freePort, startCoordinator, startWorker, summaryOf, waitForSteps, type Proc } from './chaos-harness.js';
 
 interface Summary {
   status: string;
@@ -27,7 +27,7 @@ function killAll(procs: Proc[]): void {
   for (const p of procs) p.child.kill('SIGKILL');
 }
 
-test('kill -9 of the coordinator mid-epoch: restarted with --resume, it recovers from its checkpoint and the workers reconnect', async () => {
+test('kill -9 of the coordinator mid-epoch: restarted with --resume, it recovers from its checkpoint and the workers reconnect', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'chaos-coord-'));
   const port = await freePort();
   const args = ['--min-workers', '2', '--max-workers', '2'];
@@ -68,7 +68,7 @@ test('kill -9 of the coordinator mid-epoch: restarted with --resume, it recovers
   }
 });
 
-test('SIGTERM on the coordinator: checkpoint at the next step boundary, exit 143; --resume completes the run', async () => {
+test('SIGTERM on the coordinator: checkpoint at the next step boundary, exit 143; --resume completes the run', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'chaos-term-'));
   const port = await freePort();
   const args = ['--min-workers', '2', '--max-workers', '2'];

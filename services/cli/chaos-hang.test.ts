@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startCoordinator, startWorker, stepsRecorded, summaryOf, waitForSteps } from './chaos-harness.js';
+import { CHAOS_TEST_TIMEOUT_MS, freePort, startCoordinator, startWorker, stepsRecorded, summaryOf, waitForSteps } from './chaos-harness.js';
 
 /** Heartbeat deadline in FAST_FAILURE_FLAGS, plus slack for a loaded machine. */
 const DETECTION_BOUND_MS = 4_000 + 6_000;
 
-test('SIGSTOP of a worker: detected and recovered within the deadline; after SIGCONT it rejoins', async () => {
+test('SIGSTOP of a worker: detected and recovered within the deadline; after SIGCONT it rejoins', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'chaos-hang-'));
   const port = await freePort();
   const coordinator = startCoordinator(port, dir, 'hang', ['--min-workers', '2', '--max-workers', '3', '--epochs', '4']);
@@ -51,7 +51,7 @@ test('SIGSTOP of a worker: detected and recovered within the deadline; after SIG
   }
 });
 
-test('a peer that stops answering fails the all-reduce within --allreduce-timeout-ms even when heartbeats would not notice', async () => {
+test('a peer that stops answering fails the all-reduce within --allreduce-timeout-ms even when heartbeats would not notice', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'chaos-stall-'));
   const port = await freePort();
   // Heartbeats effectively off (60 s): only the collective deadline (2 s) and the rendezvous

@@ -141,3 +141,6 @@ export function summaryOf<T = Record<string, unknown>>(result: { stdout: string;
     throw new Error(`no summary on stdout:\n${result.stderr.slice(-3000)}`, { cause: err });
   }
 }
+
+/** Bound of one chaos test: a regression that hangs a run fails the test instead of stalling CI. */
+export const CHAOS_TEST_TIMEOUT_MS = 240_000;

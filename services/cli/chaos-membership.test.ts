@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startCoordinator, startWorker, summaryOf, waitForSteps } from './chaos-harness.js';
+import { CHAOS_TEST_TIMEOUT_MS, freePort, startCoordinator, startWorker, summaryOf, waitForSteps } from './chaos-harness.js';
 
 interface Summary {
   status: string;
@@ -23,7 +23,7 @@ interface Summary {
   samples: { exact: boolean }[];
 }
 
-test('a late worker joins at a step boundary; a SIGTERM-ed worker leaves cleanly; samples stay exact', async () => {
+test('a late worker joins at a step boundary; a SIGTERM-ed worker leaves cleanly; samples stay exact', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'chaos-elastic-'));
   const port = await freePort();
   const coordinator = startCoordinator(port, dir, 'elastic', ['--min-workers', '2', '--max-workers', '3', '--epochs', '4']);
@@ -57,7 +57,7 @@ test('a late worker joins at a step boundary; a SIGTERM-ed worker leaves cleanly
   }
 });
 
-test('NaN/Inf: --on-nonfinite stop fails the run naming rank, step and tensor; skip skips every rank\'s update', async () => {
+test('NaN/Inf: --on-nonfinite stop fails the run naming rank, step and tensor; skip skips every rank\'s update', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
   for (const policy of ['stop', 'skip'] as const) {
     const dir = await mkdtemp(join(tmpdir(), `nonfinite-${policy}-`));
     const port = await freePort();

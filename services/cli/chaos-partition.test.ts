@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FAST_FAILURE_FLAGS, runFlags, startProc, stepsRecorded, summaryOf, waitForSteps, type Proc } from './chaos-harness.js';
+import { CHAOS_TEST_TIMEOUT_MS, FAST_FAILURE_FLAGS, runFlags, startProc, stepsRecorded, summaryOf, waitForSteps, type Proc } from './chaos-harness.js';
 import { NetnsLab, netnsUnavailable } from './netns-lab.js';
 
 interface Summary {
@@ -47,7 +47,7 @@ function startLab(lab: NetnsLab, dir: string, experiment: string, extra: readonl
 
 const ms = (log: Log) => Date.parse(String(log['time']));
 
-test('a worker cut off the network mid-run: the survivors re-form the ring without it; after the link heals it finds itself evicted and rejoins', { skip: skipReason ?? false }, async (t) => {
+test('a worker cut off the network mid-run: the survivors re-form the ring without it; after the link heals it finds itself evicted and rejoins', { skip: skipReason ?? false, timeout: CHAOS_TEST_TIMEOUT_MS }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'chaos-cut-'));
   const lab = await NetnsLab.create({ tag: 'cut', workers: 3, subnet: '10.213.1' });
   let procs: Proc[] = [];
@@ -95,7 +95,7 @@ test('a worker cut off the network mid-run: the survivors re-form the ring witho
   assert.deepEqual(await lab.leftovers(), [], 'every namespace of the lab is gone');
 });
 
-test('a partition between two workers only: after repeated failed rings the most-blamed worker is evicted and quarantined, and the rest make progress while the partition lasts', { skip: skipReason ?? false }, async (t) => {
+test('a partition between two workers only: after repeated failed rings the most-blamed worker is evicted and quarantined, and the rest make progress while the partition lasts', { skip: skipReason ?? false, timeout: CHAOS_TEST_TIMEOUT_MS }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'chaos-pair-'));
   const lab = await NetnsLab.create({ tag: 'pair', workers: 3, subnet: '10.213.2' });
   const allreduceTimeoutMs = 2_000;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../core/random.js';
 import { readMetrics } from '../core/training/run-dir.js';
-import { freePort, startCoordinator, startWorker, summaryOf } from './chaos-harness.js';
+import { CHAOS_TEST_TIMEOUT_MS, freePort, startCoordinator, startWorker, summaryOf } from './chaos-harness.js';
 
 interface Summary {
   status: string;
@@ -46,7 +46,7 @@ async function run(name: string, failpoint: { victim: number; spec: string } | n
   }
 }
 
-test('kill -9 of a worker mid-forward, mid-all-reduce and mid-checkpoint (seeded): the run completes, samples exact, accuracy within noise', async () => {
+test('kill -9 of a worker mid-forward, mid-all-reduce and mid-checkpoint (seeded): the run completes, samples exact, accuracy within noise', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
   const baseline = await run('baseline', null);
   assert.equal(baseline.summary.status, 'succeeded');
   assert.equal(baseline.summary.restarts, 0);

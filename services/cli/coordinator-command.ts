@@ -9,7 +9,7 @@ import { parseMetricsListen } from '../core/metrics/metrics-options.js';
 import { loadTls } from '../core/tls.js';
 import { parseCoordinatorConfig, WORKER_LEAVE_GRACE_MS } from '../coordinator/config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
-import { startCoordinatorServer } from '../coordinator/grpc-service.js';
+import { shutdownServer, startCoordinatorServer } from '../coordinator/grpc-service.js';
 import { startCoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.js';
 import { startStatusUpdates } from '../coordinator/operator/status-writer.js';
 import { addMetricsOptions } from './metrics-flags.js';
@@ -63,7 +63,7 @@ export function registerCoordinatorCommand(program: Command): void {
       await coordinator.allLeft(WORKER_LEAVE_GRACE_MS);
       await status?.stop();
       coordinator.close();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await shutdownServer(server);
       await metrics.close();
       const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
       printJsonLine({ ...summary, history: undefined, report });

@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
+import { shutdownServer } from '../coordinator/grpc-service.js';
 import { HealthImplementation } from 'grpc-health-check';
 import { createLogger } from '../core/logging.js';
 import { startMetricsServer } from '../core/metrics/metrics-server.js';
@@ -64,7 +65,7 @@ export function registerOperatorCommand(program: Command): void {
     logger.info('stopping: informers first, then in-flight reconciles');
     await controller.stop();
     await metrics?.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await shutdownServer(server);
     printJsonLine({ stopped: true, synced: first === 'synced', experiments: controller.experiments().length, healthPort, metricsPort: metrics?.port ?? null });
   });
 }

@@ -56,7 +56,7 @@ export class Coordinator {
   readonly runDir: RunDir;
   private run: RunState | null = null;
   private dataset: { train: number; test: number } | null = null;
-  private resumePoint: (ResumePoint & { generation: number }) | null = null;
+  private resumePoint: (ResumePoint & { generation: number; stop: boolean }) | null = null;
   private resumed: { step: number; meta: TrainCheckpointMeta } | null = null;
   private stopping = false;
   private failure: Error | null = null;
@@ -139,14 +139,14 @@ export class Coordinator {
     const view = await this.membership.waitForAssignment(workerId, known, timeoutMs);
     const r = this.resumePoint;
     if (!view.assigned || r === null || r.generation !== view.generation) return { ...view, stop: false };
-    return { ...view, start: r.start, stateSourceRank: r.stateSourceRank, restoreFromCheckpoint: r.restoreFromCheckpoint, stop: this.stopping };
+    return { ...view, start: r.start, stateSourceRank: r.stateSourceRank, restoreFromCheckpoint: r.restoreFromCheckpoint, stop: r.stop };
   }
 
   private onRound(result: RoundResult): void {
     const run = this.ensureRun(result.ranks.length);
     const applied = result.ranks.map((id) => result.applied.get(id) ?? -1);
     const resume = run.beginGeneration(result.generation, result.reason, applied);
-    this.resumePoint = { ...resume, generation: result.generation };
+    this.resumePoint = { ...resume, generation: result.generation, stop: this.stopping };
   }
 
   private ensureRun(worldSize: number): RunState {
@@ -199,7 +199,9 @@ export class Coordinator {
     this.membership.check(workerId, generation);
     if (this.membership.rankOf(workerId) !== 0) throw new BadReportError('only rank 0 uploads checkpoints', 'rank', this.membership.rankOf(workerId));
     const saved = await this.requireRun().saveCheckpoint(step, bytes);
-    if (this.stopping) this.settle('stopped');
+    // Only the stop ring's checkpoint ends a stopping run: an epoch-end checkpoint that was on its
+    // way when SIGTERM came must not, or the workers would never hear that the run stopped.
+    if (this.stopping && this.resumePoint?.stop === true && generation === this.resumePoint.generation) this.settle('stopped');
     return saved;
   }
 

@@ -159,6 +159,27 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
   };
 }
 
+/** How long a stopping server lets in-flight calls finish before it cuts them. */
+export const SERVER_SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * Stop a gRPC server: let in-flight calls finish for up to `graceMs`, then cut them. A client
+ * that hangs (a SIGSTOPped worker holding a long poll open) must not keep the process alive.
+ */
+export function shutdownServer(server: grpc.Server, graceMs = SERVER_SHUTDOWN_GRACE_MS): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** Start a gRPC server for `c` on host:port (port 0: ephemeral); resolves with the bound port. */
 export async function startCoordinatorServer(c: Coordinator, logger: Logger): Promise<{ server: grpc.Server; port: number; health: HealthImplementation }> {
   const proto = loadCoordinatorProto();

@@ -125,7 +125,9 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
           w.start(id, reg.heartbeatIntervalMs, () => ({ generation: known, step: progress.applied }));
           log.info({ workerId: id }, 'registered');
         }
-        const a: Assignment = await client.waitAssignment(workerId, known, progress.applied, reason, suspect);
+        // A long poll (or a wait for a vanished coordinator) must not delay SIGTERM.
+        const a: Assignment | null = await untilAborted(client.waitAssignment(workerId, known, progress.applied, reason, suspect), opts.signal);
+        if (a === null) return await finish('left', 'shutdown');
         lostSinceMs = null;
         if (a.finished) return await finish('done', 'done');
         if (!a.assigned || Number(a.generation) === known) continue;
@@ -173,6 +175,26 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     await collective?.close();
     client.close();
   }
+}
+
+/** `p`, or null as soon as `signal` aborts (the call itself runs on to its deadline). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | null> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise<T | null>((resolve, reject) => {
+    const onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }
 
 /** Why an error ends the generation (re-join), or rethrow it when it is fatal (bad config, rejected join). */
