@@ -71,5 +71,8 @@ export function registerCoordinatorCommand(program: Command): void {
         logger.warn({ step: summary.steps }, 'stopped by signal; resume with --resume');
         process.exitCode = 143;
       } else if (summary.status === 'failed') process.exitCode = 1;
+      // The run is over and its summary is out: end the process even if a hung client (a
+      // SIGSTOPped worker) still holds a connection open. stdout is synchronous for files and pipes.
+      process.exit();
     });
 }

@@ -72,7 +72,12 @@ test('register, rendezvous, plans, merged reports, checkpoint upload and the sum
       s.end();
     });
     await assert.rejects(upload(id1, 2), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT);
-    const ack = await upload(id0, 2);
+    // As in a real run, rank 0 uploads right after its own evaluation while the other rank's is on
+    // its way: the checkpoint waits for the epoch to close, so it carries the epoch's record.
+    const uploaded = upload(id0, 2);
+    const evalReport = (id: string, rank: number) => ({ workerId: id, generation: gen, rank, epoch: 1, examples: 5, lossSum: 5, baseSum: 5, bonusSum: -1, correct: 3 + rank, binExamples: Array(bins).fill(0).map((_, b) => (b === 2 ? 5 : 0)), binCorrect: Array(bins).fill(0).map((_, b) => (b === 2 ? 3 + rank : 0)), paramsDigest: 'abc' });
+    await Promise.all([call(client, 'ReportEval', evalReport(id0, 0)), call(client, 'ReportEval', evalReport(id1, 1))]);
+    const ack = await uploaded;
     assert.equal(Number(ack.step), 2);
     assert.equal((await new CheckpointStore(join(dir, 'checkpoints')).loadLatest())?.step, 2);
     // The checkpoint streams back (FetchCheckpoint) byte for byte as written, with the coordinator's books in its metadata.
@@ -84,8 +89,6 @@ test('register, rendezvous, plans, merged reports, checkpoint upload and the sum
       s.on('end', () => resolve(Buffer.concat(parts)));
     });
     assert.deepEqual(fetched, await new CheckpointStore(join(dir, 'checkpoints')).read(2));
-    const evalReport = (id: string, rank: number) => ({ workerId: id, generation: gen, rank, epoch: 1, examples: 5, lossSum: 5, baseSum: 5, bonusSum: -1, correct: 3 + rank, binExamples: Array(bins).fill(0).map((_, b) => (b === 2 ? 5 : 0)), binCorrect: Array(bins).fill(0).map((_, b) => (b === 2 ? 3 + rank : 0)), paramsDigest: 'abc' });
-    await Promise.all([call(client, 'ReportEval', evalReport(id0, 0)), call(client, 'ReportEval', evalReport(id1, 1))]);
     const summary = await coordinator.done;
     assert.equal(summary.workers, 2);
     assert.equal(summary.testAccuracy, 7 / 10);

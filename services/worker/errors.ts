@@ -2,6 +2,7 @@
  * Worker error classes, each carrying the values that explain it.
  */
 import { EncourageError } from '../core/errors.js';
+import { CollectiveTimeoutError } from './collective/collective-errors.js';
 
 /** Why a worker leaves its current generation and re-joins the rendezvous. */
 export type RejoinReason = 'membership-change' | 'peer-failure' | 'coordinator-lost' | 'identity-lost';
@@ -13,7 +14,11 @@ export type RejoinReason = 'membership-change' | 'peer-failure' | 'coordinator-l
  */
 export class RejoinRequired extends EncourageError {
   override readonly name = 'RejoinRequired';
-  /** Collective address of the peer whose failure ended the step, when known. */
+  /**
+   * Collective address of the peer that stayed silent past the deadline, when that is what ended
+   * the step. Only a timeout is evidence against a peer: "peer failed"/"cancelled" errors are the
+   * cascade of someone else's timeout around the ring and would blame innocent neighbours.
+   */
   readonly suspect: string;
   constructor(
     readonly reason: RejoinReason,
@@ -21,8 +26,7 @@ export class RejoinRequired extends EncourageError {
     options?: { cause?: unknown },
   ) {
     super(`generation ${generation} ended (${reason})${options?.cause instanceof Error ? `: ${options.cause.message}` : ''}`, options);
-    const peer = (options?.cause as { peerAddress?: unknown } | undefined)?.peerAddress;
-    this.suspect = typeof peer === 'string' ? peer : '';
+    this.suspect = options?.cause instanceof CollectiveTimeoutError ? options.cause.peerAddress : '';
   }
 }
 

@@ -31,7 +31,7 @@ test('a minimal Experiment gets the schema defaults, as the API server would app
   assert.deepEqual(out.spec['schedule'], { kind: 'cosine', warmupEpochs: 0 });
   assert.deepEqual(out.spec['runPolicy'], { backoffLimit: 3, cleanPodPolicy: 'Running' });
   assert.deepEqual(out.spec['dataset'], { source: 'cifar10' });
-  assert.deepEqual(out.spec['metrics'], { highConfidenceThreshold: 0.9, paramGradEverySteps: 50 });
+  assert.deepEqual(out.spec['metrics'], { highConfidenceThreshold: 0.5, paramGradEverySteps: 50 });
   assert.equal(out.spec['epochs'], 200);
   assert.equal(out.spec['workers'].gpusPerPod, 0);
   assert.equal(out.spec['workers'].procsPerPod, undefined, 'no static default: unset means one process per GPU');
