@@ -50,6 +50,8 @@ type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOpt
 
 export class CoordinatorClient {
   private readonly client: GeneratedClient;
+  /** Unary calls in flight, so that a lost coordinator can cancel them at once. */
+  private readonly inFlight = new Set<grpc.ClientUnaryCall>();
   /** This client's transport (off, on, mutual), for error messages. */
   private readonly tls: string;
 
@@ -73,7 +75,12 @@ export class CoordinatorClient {
   private call<Req, Res>(method: Unary<Req, Res>, req: Req, timeoutMs = CONTROL_CALL_TIMEOUT_MS, waitForReady = false): Promise<Res> {
     return new Promise((resolve, reject) => {
       // grpc-js takes wait-for-ready from the call's metadata options, not from CallOptions.
-      method.call(this.client, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + timeoutMs }, (err, res) => (err === null && res !== undefined ? resolve(res) : reject(err ?? new Error('empty response'))));
+      const call = method.call(this.client, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + timeoutMs }, (err, res) => {
+        this.inFlight.delete(call);
+        if (err === null && res !== undefined) resolve(res);
+        else reject(err ?? new Error('empty response'));
+      });
+      this.inFlight.add(call);
     });
   }
 
@@ -180,6 +187,15 @@ export class CoordinatorClient {
       }
       stream.end();
     });
+  }
+
+  /**
+   * Cancel every unary call in flight (they fail with CANCELLED): the coordinator is gone or a
+   * peer was lost, and a plan or report call must not sit out its whole deadline on a dead link.
+   */
+  cancelInFlight(): void {
+    for (const call of [...this.inFlight]) call.cancel();
+    this.inFlight.clear();
   }
 
   close(): void {

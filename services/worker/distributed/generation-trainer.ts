@@ -73,6 +73,8 @@ export function rejoinOrThrow(err: unknown, generation: number): never {
     [grpc.status.NOT_FOUND]: 'identity-lost',
     [grpc.status.UNAVAILABLE]: 'coordinator-lost',
     [grpc.status.DEADLINE_EXCEEDED]: 'coordinator-lost',
+    // Cancelled by this worker when its heartbeats found the coordinator gone (coordinator-watch.ts).
+    [grpc.status.CANCELLED]: 'coordinator-lost',
   };
   const reason = typeof code === 'number' ? reasons[code] : undefined;
   if (reason !== undefined) throw new RejoinRequired(reason, generation, { cause: err });

@@ -78,7 +78,11 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     collective = ring;
     const model = createModel(config.model, { seed: config.seed });
     const replica = new Replica(model, { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
-    const w = new CoordinatorWatch({ address: opts.coordinator, tls: opts.tls ?? null }, log, (event) => ring.abort(new RejoinRequired(event === 'abort' ? 'peer-failure' : event, known)));
+    const w = new CoordinatorWatch({ address: opts.coordinator, tls: opts.tls ?? null }, log, (event) => {
+      ring.abort(new RejoinRequired(event === 'abort' ? 'peer-failure' : event, known));
+      // The coordinator answers again only after a restart or a heal: stop waiting on it.
+      if (event === 'coordinator-lost') client.cancelInFlight();
+    });
     watch = w;
     const progress = { applied: -1 };
     let workerId: string | null = null;
@@ -202,7 +206,7 @@ function classify(err: unknown): RejoinReason {
   if (err instanceof RejoinRequired) return err.reason;
   const code = (err as grpc.ServiceError).code;
   if (code === grpc.status.NOT_FOUND) return 'identity-lost';
-  if (code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.RESOURCE_EXHAUSTED) return 'coordinator-lost';
+  if (code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.RESOURCE_EXHAUSTED || code === grpc.status.CANCELLED) return 'coordinator-lost';
   if (code === grpc.status.FAILED_PRECONDITION) return 'peer-failure';
   throw err;
 }
