@@ -36,6 +36,9 @@ export function registerOperatorCommand(program: Command): void {
     .option('--health-port <port>', `grpc.health.v1 port (default ${DEFAULT_HEALTH_PORT}; 0: ephemeral)`)
     .option('--health-host <host>', 'grpc.health.v1 listen address (default 0.0.0.0)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
+    .option('--experiment-tls-secret <name>', 'kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) in each experiment namespace: experiment pods speak TLS')
+    .option('--experiment-tls-mutual', 'experiment pods require client certificates (mutual TLS)')
+    .option('--experiment-tls-server-name <name>', 'name the experiment certificates carry (pods dial each other by IP)')
     .option('--bind-pod-ip', 'make experiment pods bind their servers to the pod IP (hosts where pods share one network namespace)')
     .option('--log-level <level>', 'pino log level', 'info');
   addMetricsOptions(cmd, `default ${DEFAULT_OPERATOR_METRICS_PORT}`).action(async (flags: Record<string, unknown>) => {

@@ -9,7 +9,7 @@ import type { V1EnvVar, V1Pod, V1PodSecurityContext, V1Secret, V1SecurityContext
 import { CHECKPOINT_MOUNT_PATH, coordinatorArgs } from './coordinator-flags.js';
 import type { ResolvedExperiment } from './experiment-spec.js';
 import { COORDINATOR_GRPC_PORT, COORDINATOR_METRICS_PORT, JOIN_TOKEN_KEY, objectNames } from './experiment-types.js';
-import { componentSelector, ownedMetadata, type BuildSettings } from './object-meta.js';
+import { componentSelector, ownedMetadata, type BuildSettings, tlsPodParts } from './object-meta.js';
 
 /**
  * Seconds a deleted coordinator gets between SIGTERM and SIGKILL: enough for rank 0 to stream a
@@ -54,6 +54,7 @@ function checkpointVolume(r: ResolvedExperiment): { volume: V1Volume; mount: V1V
 /** The coordinator Pod `<name>-coordinator`. */
 export function buildCoordinatorPod(r: ResolvedExperiment, settings: BuildSettings): V1Pod {
   const ckpt = checkpointVolume(r);
+  const tls = tlsPodParts(settings.tls);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -71,7 +72,7 @@ export function buildCoordinatorPod(r: ResolvedExperiment, settings: BuildSettin
           ...(r.workers.imagePullPolicy === null ? {} : { imagePullPolicy: r.workers.imagePullPolicy }),
           // args, not command: the image's ENTRYPOINT (tini) stays PID 1 and forwards SIGTERM.
           args: ['encourage', 'coordinator', ...coordinatorArgs(r, settings.bindPodIp)],
-          env: podIdentityEnv(r),
+          env: [...podIdentityEnv(r), ...tls.env],
           ports: [
             { name: 'grpc', containerPort: COORDINATOR_GRPC_PORT, protocol: 'TCP' },
             { name: 'metrics', containerPort: COORDINATOR_METRICS_PORT, protocol: 'TCP' },
@@ -80,10 +81,10 @@ export function buildCoordinatorPod(r: ResolvedExperiment, settings: BuildSettin
           readinessProbe: { grpc: { port: COORDINATOR_GRPC_PORT }, periodSeconds: 5 },
           resources: { requests: { cpu: '250m', memory: '512Mi' } },
           securityContext: CONTAINER_SECURITY_CONTEXT,
-          volumeMounts: [ckpt.mount],
+          volumeMounts: [ckpt.mount, ...tls.mounts],
         },
       ],
-      volumes: [ckpt.volume],
+      volumes: [ckpt.volume, ...tls.volumes],
     },
   };
 }

@@ -12,7 +12,7 @@ import { resolveExperimentSpec } from './experiment-spec.js';
 import { buildWorkerPod, buildWorkersService } from './worker-objects.js';
 import type { BuildSettings } from './object-meta.js';
 
-const settings: BuildSettings = { image: 'ghcr.io/encourage/encourage:0.1.0', gpuImage: 'ghcr.io/encourage/encourage-gpu:0.1.0', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false };
+const settings: BuildSettings = { image: 'ghcr.io/encourage/encourage:0.1.0', gpuImage: 'ghcr.io/encourage/encourage-gpu:0.1.0', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null };
 
 const SPECS: Record<string, unknown> = {
   minimal: { workers: { replicas: 2 } },
@@ -101,4 +101,26 @@ test('the contract: names, labels, owner references, worker identity and env, se
   assert.equal(cpu.spec!.containers[0]!.resources, undefined);
   assert.deepEqual(cpu.spec!.volumes, [{ name: 'data', emptyDir: {} }], 'no claim: CIFAR-10 is downloaded into an emptyDir');
   assert.equal((build('synthetic', SPECS['synthetic']).objects[4] as V1Pod).spec?.volumes, undefined, 'synthetic data needs no volume');
+});
+
+test('--experiment-tls-secret: every experiment pod mounts the Secret read-only and points ENCOURAGE_TLS_* at it', async () => {
+  const tls = { secretName: 'run-tls', mutual: true, serverName: 'encourage.internal' };
+  const r = resolveExperimentSpec({ metadata: { name: 'sec', namespace: 'research', uid: 'uid-9' }, spec: SPECS['synthetic'] });
+  const s = { ...settings, tls };
+  const pods = [buildCoordinatorPod(r, s), ...Array.from({ length: r.workers.replicas }, (_, i) => buildWorkerPod(r, i, s))];
+  for (const pod of pods) {
+    await validateK8sObject(pod);
+    const c = pod.spec!.containers[0]!;
+    const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    assert.equal(env['ENCOURAGE_TLS_DIR'], '/etc/encourage/tls');
+    assert.equal(env['ENCOURAGE_TLS_MUTUAL'], 'true');
+    assert.equal(env['ENCOURAGE_TLS_SERVER_NAME'], 'encourage.internal');
+    assert.deepEqual(c.volumeMounts!.find((m) => m.name === 'tls'), { name: 'tls', mountPath: '/etc/encourage/tls', readOnly: true });
+    assert.equal(pod.spec!.volumes!.find((v) => v.name === 'tls')!.secret!.secretName, 'run-tls');
+  }
+  // Without it, no pod carries TLS settings.
+  for (const pod of [buildCoordinatorPod(r, settings), buildWorkerPod(r, 0, settings)]) {
+    assert.ok(!(pod.spec!.containers[0]!.env ?? []).some((e) => e.name.startsWith('ENCOURAGE_TLS')));
+    assert.ok(!(pod.spec!.volumes ?? []).some((v) => v.name === 'tls'));
+  }
 });

@@ -3,6 +3,7 @@
  * recommended labels plus `encourage.dev/experiment`), the controller owner reference that makes the
  * garbage collector delete them with the Experiment, and the operator-wide build settings.
  */
+import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ResolvedExperiment } from './experiment-spec.js';
 import {
   APP_NAME,
@@ -26,6 +27,36 @@ export interface BuildSettings {
   readonly coordinatorServiceAccount: string;
   /** Bind servers to the pod IP instead of all interfaces (coordinator-flags.ts). */
   readonly bindPodIp: boolean;
+  /**
+   * TLS for the experiment's own gRPC traffic (coordinator ↔ workers ↔ workers): a
+   * kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) of this name in each experiment namespace,
+   * mounted read-only into every pod (null: plaintext inside the cluster).
+   */
+  readonly tls: ExperimentTls | null;
+}
+
+export interface ExperimentTls {
+  readonly secretName: string;
+  readonly mutual: boolean;
+  /** The name the pods' certificates carry (pods dial each other by IP). */
+  readonly serverName: string | null;
+}
+
+/** Where experiment pods find the TLS Secret (the directory `--tls-dir` / ENCOURAGE_TLS_DIR reads). */
+export const EXPERIMENT_TLS_DIR = '/etc/encourage/tls';
+
+/** Env, mount and volume that give a pod the run's TLS material (none without TLS). */
+export function tlsPodParts(tls: ExperimentTls | null): { env: V1EnvVar[]; mounts: V1VolumeMount[]; volumes: V1Volume[] } {
+  if (tls === null) return { env: [], mounts: [], volumes: [] };
+  return {
+    env: [
+      { name: 'ENCOURAGE_TLS_DIR', value: EXPERIMENT_TLS_DIR },
+      ...(tls.mutual ? [{ name: 'ENCOURAGE_TLS_MUTUAL', value: 'true' }] : []),
+      ...(tls.serverName === null ? [] : [{ name: 'ENCOURAGE_TLS_SERVER_NAME', value: tls.serverName }]),
+    ],
+    mounts: [{ name: 'tls', mountPath: EXPERIMENT_TLS_DIR, readOnly: true }],
+    volumes: [{ name: 'tls', secret: { secretName: tls.secretName, defaultMode: 0o440 } }],
+  };
 }
 
 /** Labels of experiment `name`'s objects of `component` (none: objects shared by both, e.g. the Secret). */

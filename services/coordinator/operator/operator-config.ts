@@ -2,6 +2,7 @@
  * The settings of `encourage operator`, typed and validated from its flags (the operator reads no
  * environment itself; client-node's KubeConfig finds the in-cluster service account or KUBECONFIG).
  */
+import type { ExperimentTls } from './object-meta.js';
 import { ConfigError } from '../../core/errors.js';
 import { parseMetricsListen, type MetricsListen } from '../../core/metrics/metrics-options.js';
 import type { BuildSettings } from './object-meta.js';
@@ -52,7 +53,7 @@ export function parseOperatorConfig(raw: Record<string, unknown>): OperatorConfi
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccount)) throw new ConfigError('coordinatorServiceAccount', serviceAccount, 'a ServiceAccount name');
   return {
     namespaces: list.length === 0 ? null : [...new Set(list)],
-    build: { image: str('image', DEFAULT_IMAGE), gpuImage: str('gpuImage', DEFAULT_GPU_IMAGE), coordinatorServiceAccount: serviceAccount, bindPodIp: raw['bindPodIp'] === true },
+    build: { image: str('image', DEFAULT_IMAGE), gpuImage: str('gpuImage', DEFAULT_GPU_IMAGE), coordinatorServiceAccount: serviceAccount, bindPodIp: raw['bindPodIp'] === true, tls: experimentTls(raw) },
     resyncMs: int('resyncSeconds', DEFAULT_RESYNC_SECONDS, 1, 86_400) * 1000,
     concurrency: int('concurrency', DEFAULT_CONCURRENCY, 1, 64),
     watchTimeoutSeconds: int('watchTimeoutSeconds', DEFAULT_WATCH_TIMEOUT_SECONDS, 1, 3600),
@@ -60,4 +61,17 @@ export function parseOperatorConfig(raw: Record<string, unknown>): OperatorConfi
     metrics: parseMetricsListen({ metricsPort: raw['metricsPort'], metricsHost: raw['metricsHost'] }, { port: DEFAULT_OPERATOR_METRICS_PORT }),
     kubeconfig: raw['kubeconfig'] === undefined ? undefined : str('kubeconfig', ''),
   };
+}
+
+/** `--experiment-tls-secret` (+ `--experiment-tls-mutual`, `--experiment-tls-server-name`): TLS for the experiments' pods. */
+function experimentTls(raw: Record<string, unknown>): ExperimentTls | null {
+  const secret = raw['experimentTlsSecret'];
+  if (secret === undefined || secret === '') {
+    if (raw['experimentTlsMutual'] === true || raw['experimentTlsServerName'] !== undefined) throw new ConfigError('experimentTlsSecret', secret ?? null, 'a Secret name when --experiment-tls-mutual or --experiment-tls-server-name is given');
+    return null;
+  }
+  if (typeof secret !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(secret)) throw new ConfigError('experimentTlsSecret', secret, 'a Secret name');
+  const serverName = raw['experimentTlsServerName'];
+  if (serverName !== undefined && (typeof serverName !== 'string' || !/^[A-Za-z0-9.-]{1,253}$/.test(serverName))) throw new ConfigError('experimentTlsServerName', serverName, 'a DNS name');
+  return { secretName: secret, mutual: raw['experimentTlsMutual'] === true, serverName: (serverName as string | undefined) ?? null };
 }

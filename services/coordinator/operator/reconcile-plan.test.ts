@@ -6,7 +6,7 @@ import { FINALIZE_TIMEOUT_MS } from './finalizer.js';
 import { planReconcile, type ReconcileInput, type ReconcilePlan } from './reconcile-plan.js';
 
 const NOW = Date.parse('2025-01-01T12:00:00Z');
-const settings = { image: 'img:1', gpuImage: 'gpu:1', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false };
+const settings = { image: 'img:1', gpuImage: 'gpu:1', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null };
 
 function experiment(spec: Record<string, unknown> = {}, status?: ExperimentStatus, meta: Partial<Experiment['metadata']> = {}): Experiment {
   return { apiVersion: 'encourage.dev/v1alpha1', kind: 'Experiment', metadata: { name: 'x', namespace: 'ns', uid: 'U', generation: 1, resourceVersion: '10', finalizers: [EXPERIMENT_FINALIZER], ...meta }, spec: { workers: { replicas: 2 }, ...spec }, ...(status === undefined ? {} : { status }) };

@@ -10,7 +10,7 @@ import { DATA_MOUNT_PATH, workerArgs } from './coordinator-flags.js';
 import { CONTAINER_SECURITY_CONTEXT, podIdentityEnv, POD_SECURITY_CONTEXT } from './coordinator-objects.js';
 import type { ResolvedExperiment } from './experiment-spec.js';
 import { COORDINATOR_GRPC_PORT, LABEL_REPLICA_INDEX, objectNames, WORKER_COLLECTIVE_PORT, WORKER_METRICS_PORT } from './experiment-types.js';
-import { componentSelector, ownedMetadata, type BuildSettings } from './object-meta.js';
+import { componentSelector, ownedMetadata, type BuildSettings, tlsPodParts } from './object-meta.js';
 
 export const WORKER_TERMINATION_GRACE_SECONDS = 30;
 export const GPU_RESOURCE = 'nvidia.com/gpu';
@@ -66,6 +66,10 @@ export function buildWorkerPod(r: ResolvedExperiment, index: number, settings: B
     { name: 'ENCOURAGE_COORDINATOR', value: coordinatorAddress(r) },
   ];
   const data = dataVolume(r);
+  const tls = tlsPodParts(settings.tls);
+  env.push(...tls.env);
+  const mounts = [...(data === null ? [] : [data.mount]), ...tls.mounts];
+  const volumes = [...(data === null ? [] : [data.volume]), ...tls.volumes];
   const resources = workerResources(r);
   return {
     apiVersion: 'v1',
@@ -95,10 +99,10 @@ export function buildWorkerPod(r: ResolvedExperiment, index: number, settings: B
           ],
           ...(resources === undefined ? {} : { resources }),
           securityContext: CONTAINER_SECURITY_CONTEXT,
-          ...(data === null ? {} : { volumeMounts: [data.mount] }),
+          ...(mounts.length === 0 ? {} : { volumeMounts: mounts }),
         },
       ],
-      ...(data === null ? {} : { volumes: [data.volume] }),
+      ...(volumes.length === 0 ? {} : { volumes }),
     },
   };
 }
