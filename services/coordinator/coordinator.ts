@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { CheckpointStore } from '../core/checkpoint/checkpoint-store.js';
 import type { TrainCheckpointMeta } from '../core/training/checkpoint-meta.js';
+import { ConfidenceAccumulator } from '../core/training/confidence.js';
 import { accuracyFigures, type RunSummary } from '../core/training/run-summary.js';
 import { RunDir } from '../core/training/run-dir.js';
 import { configFingerprint, serializeTrainConfig, type TrainConfig } from '../core/training/train-config.js';
@@ -304,7 +305,7 @@ export class Coordinator {
       allreduceSeconds: run?.totals.allreduceSeconds ?? 0, allreduceBytes: run?.totals.allreduceBytes ?? 0,
       restarts: 0, resizes: 0, workersLost: 0, secondsLost: 0, skippedSteps: 0, ...(run?.counters ?? {}),
       samples: run?.accounts() ?? [],
-      runDir: this.config.runDir, confidence: run?.lastConfidence ?? { bins: [], meanMargin: 0, meanPy: 0 } as unknown as RunSummary['confidence'], history: run?.history ?? [],
+      runDir: this.config.runDir, confidence: run?.lastConfidence ?? new ConfidenceAccumulator(this.config.confidenceEdges).table(), history: run?.history ?? [],
     };
     this.runDir.record({ type: 'summary', step: summary.steps, ...summary, history: undefined, samples: undefined });
     void this.runDir.flush().then(() => {

@@ -28,12 +28,17 @@ export function loadCoordinatorProto(): ProtoGrpcType['encourage']['v1'] {
 
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
 
-function fail<T>(callback: Callback<T>, err: unknown, logger: Logger, method: string): void {
+/** Log a handler error and turn it into the status the client sees (the one place errors map to gRPC). */
+function toServiceError(err: unknown, logger: Logger, method: string): grpc.ServiceError {
   const code = grpcStatusOf(err);
   const message = err instanceof Error ? err.message : String(err);
   if (code === grpc.status.INTERNAL) logger.error({ err, method }, 'coordinator handler failed');
   else logger.warn({ method, code: grpc.status[code], message }, 'request rejected');
-  callback({ code, details: message, name: 'Error', message, metadata: new grpc.Metadata() });
+  return { code, details: message, name: 'Error', message, metadata: new grpc.Metadata() };
+}
+
+function fail<T>(callback: Callback<T>, err: unknown, logger: Logger, method: string): void {
+  callback(toServiceError(err, logger, method));
 }
 
 /** Wrap an async unary handler with the error mapping. */
@@ -148,12 +153,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
           }
           call.end();
         },
-        (err: unknown) => {
-          const code = grpcStatusOf(err);
-          const message = err instanceof Error ? err.message : String(err);
-          logger.warn({ method: 'FetchCheckpoint', code: grpc.status[code], message }, 'request rejected');
-          call.emit('error', { code, details: message, metadata: new grpc.Metadata() });
-        },
+        (err: unknown) => call.emit('error', toServiceError(err, logger, 'FetchCheckpoint')),
       );
     },
   };

@@ -134,27 +134,35 @@ export class RunState extends EventEmitter {
     this.logger.info({ step, epoch: meta.epoch + 1, position: meta.position }, 'resuming the run from its checkpoint');
   }
 
-  /** Roll the run's books back to a checkpoint (its history, lineage and counters). */
-  private adopt(ckpt: CachedCheckpoint): void {
-    const lineage: RunLineage | undefined = ckpt.meta.lineage;
+  /**
+   * Roll the run's books back to a checkpoint (its history, lineage and counters), or — with null —
+   * to empty books, for a run that restarts from its initialisation (counters are kept: they
+   * describe this run's life, not its lineage).
+   */
+  private adopt(ckpt: CachedCheckpoint | null): void {
+    const meta = ckpt?.meta;
+    const lineage: RunLineage | undefined = meta?.lineage;
     this.checkpoint = ckpt;
-    this.lastCheckpointStep = ckpt.step;
-    this.committedStep = ckpt.step;
-    this.history = [...ckpt.meta.history];
-    this.totals.trainSeconds = ckpt.meta.trainSeconds;
-    this.totals.trainImages = ckpt.meta.trainImages;
+    this.lastCheckpointStep = ckpt?.step ?? null;
+    this.committedStep = ckpt?.step ?? 0;
+    this.history = [...(meta?.history ?? [])];
+    this.totals.trainSeconds = meta?.trainSeconds ?? 0;
+    this.totals.trainImages = meta?.trainImages ?? 0;
     this.closed.clear();
-    for (const e of lineage?.closedEpochs ?? ckpt.meta.history.map((h) => h.epoch)) this.closed.add(e - 1);
+    for (const e of lineage?.closedEpochs ?? this.history.map((h) => h.epoch)) this.closed.add(e - 1);
     if (lineage !== undefined) {
       Object.assign(this.counters, { restarts: lineage.restarts, resizes: lineage.resizes, workersLost: lineage.workersLost, secondsLost: lineage.secondsLost, skippedSteps: lineage.skippedSteps });
       this.totals.allreduceSeconds = lineage.allreduceSeconds;
       this.totals.allreduceBytes = lineage.allreduceBytes;
       this.ledger = RunLedger.from(this.plan, lineage.segments);
+    } else if (ckpt !== null && meta !== undefined) {
+      this.ledger = RunLedger.from(this.plan, [{ generation: 0, worldSize: Math.max(1, meta.worldSize), start: { step: ckpt.step, epoch: meta.epoch, position: meta.position } }]);
     } else {
-      this.ledger = RunLedger.from(this.plan, [{ generation: 0, worldSize: Math.max(1, ckpt.meta.worldSize), start: { step: ckpt.step, epoch: ckpt.meta.epoch, position: ckpt.meta.position } }]);
+      this.ledger = new RunLedger(this.plan);
     }
     this.steps.clear();
     this.evals.clear();
+    this.evaluated = null;
     this.resetEpochSums();
   }
 
@@ -176,9 +184,7 @@ export class RunState extends EventEmitter {
       this.logged(this.runDir.truncateAfter(this.checkpoint.step));
     } else if (this.committedStep > 0) {
       this.logger.warn({ committed: this.committedStep }, 'no state and no checkpoint survived: restarting the run from its initialisation');
-      this.adopt({ step: 0, meta: { history: [], trainSeconds: 0, trainImages: 0, epoch: 0, position: 0, worldSize: applied.length } as unknown as TrainCheckpointMeta });
-      this.checkpoint = null;
-      this.lastCheckpointStep = null;
+      this.adopt(null);
       this.logged(this.runDir.truncateAfter(0));
     }
     let start = this.ledger.cursorAt(this.committedStep);
