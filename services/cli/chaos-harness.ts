@@ -5,9 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI_MAIN, lastJsonLine } from './cli-harness.js';
+import { freePort } from '../core/net/free-port.js';
+export { freePort };
 
 export interface Proc {
   readonly child: ChildProcess;
@@ -18,18 +19,6 @@ export interface Proc {
   stderr(): string;
   /** Resolve with the first log line (past or future) matching `pred`; reject after `timeoutMs`. */
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs: number, what?: string): Promise<Record<string, unknown>>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Start the CLI with `args` (and extra env), collecting its logs; `wrapper` runs it through e.g. `ip netns exec <ns>`. */

@@ -6,22 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastJsonLine, runCli, startCli } from './cli-harness.js';
 import { collectivePortFlag } from './worker-command.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../core/net/free-port.js';
 
 test('encourage coordinator + encourage worker --local-procs 2 complete a run; a wrong token is refused', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pod-'));

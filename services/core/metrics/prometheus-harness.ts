@@ -6,9 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../net/free-port.js';
+export { freePort };
 
 export interface ToolResult {
   readonly code: number | null;
@@ -43,18 +44,6 @@ export function runTool(tool: 'promtool' | 'prometheus', args: readonly string[]
 export async function checkMetrics(exposition: string): Promise<{ ok: boolean; findings: string }> {
   const r = await runTool('promtool', ['check', 'metrics'], exposition);
   return { ok: r.code === 0, findings: `${r.stdout}${r.stderr}`.trim() };
-}
-
-/** A free TCP port on loopback (bind 0, read, release). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Instant-query result of the HTTP API (`resultType` vector or scalar). */

@@ -6,30 +6,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { createTestPki, type TestPki } from '../../core/tls-fixture.js';
 import { loadTls, serverCredentials } from '../../core/tls.js';
 import { CoordinatorHandshakeError, CoordinatorUnreachableError } from '../errors.js';
 import { CoordinatorClient, HANDSHAKE_GIVE_UP_MS } from './coordinator-client.js';
+import { freePort } from '../../core/net/free-port.js';
 
 let pki: TestPki;
 before(() => {
   pki = createTestPki();
 });
 after(() => rmSync(pki.dir, { recursive: true, force: true }));
-
-/** A port nothing listens on (bound, read, released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test('a TLS mismatch with the coordinator fails the first contact within seconds, naming the cause', async () => {
   // Any gRPC server with mutual TLS: the handshake fails before a method is looked up.
