@@ -176,7 +176,8 @@ test('API errors back off per experiment; dropped watches, a compacted history a
   cluster.server.dropWatches();
   await cluster.createExperiment(NS, { metadata: { name: 'after-outage' }, spec: spec({ replicas: 1 }) });
   await cluster.waitFor('reconciled after the outage', async () => (await names('after-outage')).length === 2, 30_000);
-  assert.ok(cluster.server.audit.filter((a) => a.user === OPERATOR_USER && a.verb === 'list').length > relistsBefore, 'informers relisted after 410 Expired');
+  // The relists race the reconcile they enable (other informers resume on their own schedules): wait for them.
+  await cluster.waitFor('informers relisted after 410 Expired', async () => cluster.server.audit.filter((a) => a.user === OPERATOR_USER && a.verb === 'list').length > relistsBefore, 10_000);
   assert.ok(cluster.server.audit.some((a) => a.verb === 'watch' && a.code === 410), 'a watch from a compacted resourceVersion got 410');
   const text = await controller.metrics.registry.metrics();
   assert.match(text, /encourage_operator_informer_restarts_total\{resource="\w+"\} [1-9]/);
