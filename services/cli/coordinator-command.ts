@@ -13,6 +13,7 @@ import { shutdownServer, startCoordinatorServer } from '../coordinator/grpc-serv
 import { startCoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.js';
 import { startStatusUpdates } from '../coordinator/operator/status-writer.js';
 import { addMetricsOptions } from './metrics-flags.js';
+import { addTlsOptions } from './tls-flags.js';
 import { prettyLogs, printJsonLine } from './io.js';
 import { reportAtRunEnd } from './run-report.js';
 import { addTrainOptions, trainConfigFromFlags } from './train-command.js';
@@ -20,7 +21,7 @@ import { addTrainOptions, trainConfigFromFlags } from './train-command.js';
 /** Register `encourage coordinator`. */
 export function registerCoordinatorCommand(program: Command): void {
   const cmd = program.command('coordinator').description('Run the coordinator of a distributed training run (workers join with `encourage worker`)');
-  addMetricsOptions(addTrainOptions(cmd), 'a fixed port (e.g. 9400) in a pod, so scrape configs can name it')
+  addMetricsOptions(addTlsOptions(addTrainOptions(cmd), 'coordinator'), 'a fixed port (e.g. 9400) in a pod, so scrape configs can name it')
     .option('--host <host>', 'listen address', '0.0.0.0')
     .option('--port <port>', 'gRPC port (coordinator service + grpc.health.v1)', '7070')
     .option('--min-workers <n>', 'start when this many workers have joined', '1')
@@ -30,12 +31,6 @@ export function registerCoordinatorCommand(program: Command): void {
     .option('--heartbeat-interval-ms <ms>', 'how often workers send heartbeats (default 2000)')
     .option('--heartbeat-timeout-ms <ms>', 'a worker silent this long is lost and the ring re-forms (default 10000)')
     .option('--rendezvous-timeout-ms <ms>', 'how long a re-rendezvous waits for silent members and for --min-workers before the run fails (default 600000)')
-    .option('--tls-dir <dir>', 'directory with ca.crt, tls.crt and tls.key, as a kubernetes.io/tls Secret mounts them (env ENCOURAGE_TLS_DIR)')
-    .option('--tls-ca <file>', 'PEM CA that signs the run\'s certificates (env ENCOURAGE_TLS_CA)')
-    .option('--tls-cert <file>', 'PEM certificate of the coordinator (env ENCOURAGE_TLS_CERT)')
-    .option('--tls-key <file>', 'PEM private key of the coordinator (env ENCOURAGE_TLS_KEY)')
-    .option('--tls-mutual', 'require client certificates signed by the CA (mutual TLS; env ENCOURAGE_TLS_MUTUAL=true)')
-    .option('--tls-server-name <name>', 'name the server certificates carry (workers dial by address; env ENCOURAGE_TLS_SERVER_NAME)')
     .option('--experiment-ref <namespace/name>', 'Kubernetes Experiment whose status gets this run\'s progress (in-cluster service account or KUBECONFIG)')
     .action(async ({ experimentRef, ...flags }: Record<string, unknown>) => {
       const config = await trainConfigFromFlags(flags);

@@ -17,13 +17,14 @@ import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/p
 import { WorkerMetrics } from '../worker/metrics/worker-metrics.js';
 import { prettyLogs, printJsonLine } from './io.js';
 import { addMetricsOptions } from './metrics-flags.js';
+import { addTlsOptions } from './tls-flags.js';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** Register `encourage worker`. */
 export function registerWorkerCommand(program: Command): void {
   const cmd = program.command('worker').description('Join a distributed run as a worker (the coordinator sends the run configuration)');
-  addMetricsOptions(cmd, 'with --local-procs K, process i serves port + i')
+  addMetricsOptions(addTlsOptions(cmd, 'worker'), 'with --local-procs K, process i serves port + i')
     .option('--coordinator <host:port>', 'coordinator address (env ENCOURAGE_COORDINATOR)')
     .option('--pod <name>', 'pod name; same-pod ranks are ring neighbours (env POD_NAME, default hostname)')
     .option('--local-procs <auto|k>', 'processes in this pod: auto = one per visible GPU (else 1), or K', 'auto')
@@ -32,12 +33,6 @@ export function registerWorkerCommand(program: Command): void {
     .option('--collective-port <port>', 'port of the collective service (0: ephemeral)')
     .option('--join-token <token>', 'the run\'s join token (env ENCOURAGE_JOIN_TOKEN)')
     .option('--coordinator-timeout-ms <ms>', 'give up when the coordinator stays unreachable this long (default 600000)')
-    .option('--tls-dir <dir>', 'directory with ca.crt, tls.crt and tls.key, as a kubernetes.io/tls Secret mounts them (env ENCOURAGE_TLS_DIR)')
-    .option('--tls-ca <file>', 'PEM CA that signs the run\'s certificates (env ENCOURAGE_TLS_CA)')
-    .option('--tls-cert <file>', 'PEM certificate of this worker (env ENCOURAGE_TLS_CERT)')
-    .option('--tls-key <file>', 'PEM private key of this worker (env ENCOURAGE_TLS_KEY)')
-    .option('--tls-mutual', 'require client certificates on this worker\'s collective server (mutual TLS; env ENCOURAGE_TLS_MUTUAL=true)')
-    .option('--tls-server-name <name>', 'name every server certificate carries (peers are dialled by IP; env ENCOURAGE_TLS_SERVER_NAME)')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (flags: Record<string, unknown>) => {
       const cfg = parseWorkerConfig(flags);
