@@ -48,6 +48,7 @@ export interface MergedStep {
 export function mergeStepReports(edges: readonly number[], list: readonly StepSums[], worldSize: number, generation: number): MergedStep {
   const sum = (f: (s: StepSums) => number) => list.reduce((a, s) => a + f(s), 0);
   const max = (f: (s: StepSums) => number) => Math.max(...list.map(f));
+  const min = (f: (s: StepSums) => number) => Math.min(...list.map(f));
   const first = list[0]!;
   const examples = sum((s) => s.examples);
   const acc = new ConfidenceAccumulator(edges);
@@ -68,6 +69,9 @@ export function mergeStepReports(edges: readonly number[], list: readonly StepSu
     loss: per(sum((s) => s.lossSum)), base: per(sum((s) => s.baseSum)), bonus: per(sum((s) => s.bonusSum)),
     accuracy: per(sum((s) => s.correct)), seconds, imagesPerSecond: seconds > 0 ? examples / seconds : 0, workers: worldSize,
     phaseSeconds: { data: max((s) => s.dataSeconds), compute: max((s) => s.computeSeconds), allreduce: max((s) => s.allreduceSeconds), update: max((s) => s.updateSeconds) },
+    // The rank that reaches the all-reduce last waits for no one: its time is the communication
+    // itself. The others' extra time is load imbalance (waiting for the slowest rank's compute).
+    allreduceCommSeconds: min((s) => s.allreduceSeconds),
     allreduceBytes: sum((s) => s.allreduceBytes),
     binCounts: t.bins.map((b) => b.count), binMeanGradNorm: t.bins.map((b) => b.meanGradNorm), binGradMassShare: t.bins.map((b) => b.gradMassShare),
     meanMargin: t.meanMargin, meanPy: t.meanPy,

@@ -33,6 +33,31 @@ test('separate worker processes all-reduce exactly (float32), within bounds (ran
   }
 });
 
+test('a rank that finished its all-reduce and starts computing does not hold back its neighbour', async () => {
+  // A rank is done only once its last chunks are written to the socket, not merely queued: a
+  // rank that went on to a synchronous forward pass with chunks still in Node's write queue held
+  // its neighbour for that whole pass, and 2-worker training steps alternated between
+  // ~compute and ~2×compute. It happens to the rank that arrives last (its neighbour's chunks are
+  // already waiting, so it can receive the final one in the same tick in which it queued its own
+  // last send; Node's HTTP/2 flushes on a later turn of the event loop): ResNet-20's 1.09 MB of
+  // gradients, rank 1 arriving 200 ms after rank 0 and stalling 100 ms (a GC pause) early in the
+  // operation, so that rank 0's chunks pile up in its socket.
+  const busyMs = 1_500;
+  const ring = await WorkerRing.start({ worldSize: 2, defaults: { timeoutMs: 15_000 }, commandTimeoutMs: 60_000 });
+  try {
+    const replies = await ring.all({ type: 'bench', id: ring.newId(), length: 272_477, warmup: 1, iters: 4, busyMs, lastRankExtraMs: 200, lastRankStallMs: 100 }, 'bench');
+    for (const [rank, reply] of replies.entries()) {
+      // The first timed iteration follows the barrier; the later ones follow a busy period, and
+      // rank 0 then waits ~300 ms for rank 1 (not ~1.8 s).
+      const afterBusy = (reply as Extract<WorkerReply, { type: 'bench' }>).seconds.slice(1);
+      const worst = Math.max(...afterBusy);
+      assert.ok(worst < (busyMs / 1000) * 0.6, `rank ${rank}: all-reduce times ${afterBusy.map((s) => s.toFixed(3)).join(', ')} s; ${busyMs} ms is the other rank's compute`);
+    }
+  } finally {
+    await ring.close();
+  }
+});
+
 test('a stopped worker process (SIGSTOP) makes the others fail within the deadline, naming it', async () => {
   const timeoutMs = 600;
   const ring = await WorkerRing.start({ worldSize: 3, defaults: { chunkKb: 4, timeoutMs }, commandTimeoutMs: 20_000 });

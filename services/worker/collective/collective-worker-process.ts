@@ -17,7 +17,23 @@ export type WorkerCommand =
   | { readonly type: 'start'; readonly defaults?: Partial<CollectiveOptions>; readonly connectionsPerPeer?: number; readonly log?: boolean }
   | { readonly type: 'membership'; readonly membership: Membership }
   | { readonly type: 'verify'; readonly id: number; readonly length: number; readonly seed: number; readonly values: 'integer' | 'random'; readonly options?: CollectiveCallOptions }
-  | { readonly type: 'bench'; readonly id: number; readonly length: number; readonly warmup: number; readonly iters: number; readonly options?: CollectiveCallOptions }
+  | {
+      readonly type: 'bench';
+      readonly id: number;
+      readonly length: number;
+      readonly warmup: number;
+      readonly iters: number;
+      readonly options?: CollectiveCallOptions;
+      /** Block the event loop this long after each all-reduce, as a training step's synchronous compute does. */
+      readonly busyMs?: number;
+      /** The last rank blocks this much longer (it reaches every all-reduce after the others: compute imbalance). */
+      readonly lastRankExtraMs?: number;
+      /**
+       * The last rank's event loop also stalls this long shortly after it started each all-reduce
+       * (a GC pause, say), so that several of its neighbour's chunks are read in one turn.
+       */
+      readonly lastRankStallMs?: number;
+    }
   | { readonly type: 'probe-start' }
   | { readonly type: 'probe-run'; readonly id: number; readonly leftAddress: string; readonly bytes: number; readonly warmup: number; readonly iters: number }
   | { readonly type: 'close' };
@@ -38,6 +54,12 @@ export function workerInput(length: number, seed: number, rank: number, values: 
   const out = new Float32Array(length);
   for (let i = 0; i < length; i++) out[i] = values === 'integer' ? rng.nextInt(201) - 100 : rng.next() * 2 - 1;
   return out;
+}
+
+/** Spin without yielding, like a synchronous WASM forward/backward pass. */
+function blockEventLoop(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
 }
 
 function send(reply: WorkerReply): void {
@@ -109,9 +131,17 @@ async function main(): Promise<void> {
         await n.barrier();
         const seconds: number[] = [];
         for (let i = 0; i < command.iters; i++) {
+          const last = n.membership!.rank === n.membership!.worldSize - 1;
           const t0 = process.hrtime.bigint();
-          await n.allReduce(buffer, command.options ?? {});
+          const done = n.allReduce(buffer, command.options ?? {});
+          if (last && command.lastRankStallMs !== undefined) {
+            // Let the pull request and the first chunk go out, then stall.
+            for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+            blockEventLoop(command.lastRankStallMs);
+          }
+          await done;
           seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
+          if (command.busyMs !== undefined) blockEventLoop(command.busyMs + (last ? (command.lastRankExtraMs ?? 0) : 0));
         }
         send({ type: 'bench', id: command.id, seconds });
         return;

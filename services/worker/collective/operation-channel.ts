@@ -3,7 +3,8 @@
  * - receiving: one pull call per lane to the left neighbour, opened when the operation starts;
  * - sending: the lanes the right neighbour pulls (routed here by the outbox), fed from a queue
  *   until each one arrives;
- * - completion of the sending side once every lane was pulled and ended, within `timeoutMs`;
+ * - completion of the sending side once every lane was pulled and every message written to the
+ *   socket (not merely queued), within `timeoutMs`;
  * - failure propagation: on failure the channel ends the lanes it serves with the error (the
  *   right neighbour fails at once, with this rank's message as the cause) and cancels its pulls
  *   (the left neighbour fails at once). Errors thus travel round the ring in milliseconds rather
@@ -64,6 +65,14 @@ export class OperationChannel implements LaneServer, LaneOwner {
   private handler: OperationHandler | undefined;
   private readonly served: ServedLane[];
   private servedLanes = 0;
+  /**
+   * Messages handed to a lane whose HTTP/2 write has not completed yet. The sending side is not
+   * done until this is 0: a rank that declared the operation complete while its last chunks
+   * still sat in Node's write queue would start its (synchronous, event-loop-blocking) forward
+   * pass, and its right neighbour would wait that whole compute time for them — measured as
+   * 0.7–1.9 s "all-reduce" steps that alternated between the ranks of a 2-worker job.
+   */
+  private unflushed = 0;
   private readonly pulls: Array<ClientReadableStream<DecodedChunk>> = [];
   private closed = false;
   private onAllServed: (() => void) | undefined;
@@ -99,24 +108,33 @@ export class OperationChannel implements LaneServer, LaneOwner {
     }
   }
 
-  /** Send a serialized TensorChunk on lane `chunkIndex mod lanes`; `written` runs once grpc-js copied it. */
+  /** Send a serialized TensorChunk on lane `chunkIndex mod lanes`; `written` runs once its HTTP/2 write completed. */
   send(message: Buffer, chunkIndex: number, written: () => void): void {
     if (this.closed) return;
     const served = this.served[chunkIndex % this.served.length]!;
-    if (served.lane !== undefined) served.lane.write(message, written);
-    else served.queue.push([message, written]);
+    this.unflushed++;
+    const flushed = (): void => {
+      written();
+      this.unflushed--;
+      if (this.unflushed === 0) this.checkServed();
+    };
+    if (served.lane !== undefined) served.lane.write(message, flushed);
+    else served.queue.push([message, flushed]);
   }
 
   /**
-   * The sending side is complete once every served lane was pulled and ended; call `done` then.
-   * A right neighbour that does not pull within `timeoutMs` fails the operation.
+   * The sending side is complete once every served lane was pulled and ended and every message
+   * written; call `done` then. A right neighbour that does not pull (or read) within `timeoutMs`
+   * fails the operation.
    */
   finish(done: () => void): void {
     this.onAllServed = done;
     for (const served of this.served) served.lane?.end();
     this.rendezvousTimer = setTimeout(() => {
       const { rightRank, rightAddress } = this.position;
-      this.handler?.onFailure(new CollectiveTimeoutError(this.operation, rightRank, rightAddress, 'rendezvous', undefined, this.options.timeoutMs, 'pull request'));
+      const pulled = this.served.slice(0, this.servedLanes).every((served) => served.lane !== undefined);
+      const awaited = pulled ? 'reading of the last chunks' : 'pull request';
+      this.handler?.onFailure(new CollectiveTimeoutError(this.operation, rightRank, rightAddress, 'rendezvous', undefined, this.options.timeoutMs, awaited));
     }, this.options.timeoutMs);
     this.checkServed();
   }
@@ -187,7 +205,7 @@ export class OperationChannel implements LaneServer, LaneOwner {
   }
 
   private checkServed(): void {
-    if (this.onAllServed === undefined || this.closed) return;
+    if (this.onAllServed === undefined || this.closed || this.unflushed > 0) return;
     for (let i = 0; i < this.servedLanes; i++) if (this.served[i]!.lane === undefined) return;
     clearTimeout(this.rendezvousTimer);
     const done = this.onAllServed;
