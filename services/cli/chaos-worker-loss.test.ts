@@ -31,7 +31,11 @@ const ACCURACY_NOISE = 0.15;
 async function run(name: string, failpoint: { victim: number; spec: string } | null): Promise<{ summary: Summary; dir: string; victimSignal: string | null }> {
   const dir = await mkdtemp(join(tmpdir(), `chaos-${name}-`));
   const port = await freePort();
-  const coordinator = startCoordinator(port, dir, name, ['--min-workers', '2', '--max-workers', '3']);
+  // The scenarios assume all three workers are in the first ring (the victim's rank and the
+  // step of its fail point depend on it): a grace long enough for a worker that starts late on a
+  // loaded CI machine. (With the harness's 500 ms, w0 once joined only later, as a non-zero rank,
+  // and its checkpoint fail point never fired.)
+  const coordinator = startCoordinator(port, dir, name, ['--min-workers', '2', '--max-workers', '3', '--rendezvous-grace-ms', '5000']);
   const workers = [0, 1, 2].map((i) => startWorker(port, `w${i}`, [], failpoint?.victim === i ? { ENCOURAGE_FAILPOINTS: failpoint.spec } : {}));
   try {
     const done = await coordinator.done;
@@ -60,6 +64,8 @@ test('kill -9 of a worker mid-forward, mid-all-reduce and mid-checkpoint (seeded
     const spec = `${phase}@${step}`;
     const { summary, dir, victimSignal } = await run(`kill-${phase}`, { victim, spec });
     const context = `seed ${seed}: worker w${victim} killed at ${spec}`;
+    const metrics = await readMetrics(join(dir, 'metrics.jsonl'));
+    assert.equal(metrics.find((m) => m.type === 'rendezvous')?.['workers'], 3, `${context}: all three workers in the first ring`);
     assert.equal(victimSignal, 'SIGKILL', `${context}: the fail point fired`);
     assert.equal(summary.status, 'succeeded', context);
     assert.equal(summary.epochs, 3, context);
@@ -69,7 +75,6 @@ test('kill -9 of a worker mid-forward, mid-all-reduce and mid-checkpoint (seeded
     assert.ok(summary.secondsLost > 0, `${context}: seconds lost ${summary.secondsLost}`);
     assert.deepEqual(summary.samples.map((s) => [s.epoch, s.committed, s.exact]), [[1, 384, true], [2, 384, true], [3, 384, true]], `${context}: every sample of every epoch committed exactly once`);
     assert.ok(Math.abs(summary.testAccuracy - baseline.summary.testAccuracy) <= ACCURACY_NOISE, `${context}: accuracy ${summary.testAccuracy} vs undisturbed ${baseline.summary.testAccuracy}`);
-    const metrics = await readMetrics(join(dir, 'metrics.jsonl'));
     const epochs = metrics.filter((m) => m.type === 'epoch');
     assert.deepEqual(epochs.map((e) => e['epoch']), [1, 2, 3], `${context}: one record per epoch`);
     for (const e of epochs) assert.equal(e['replicasIdentical'], true, `${context}: epoch ${e['epoch']} replicas identical`);
