@@ -18,6 +18,7 @@
  * Human-readable result lines first, then, as the last stdout line, one JSON object.
  */
 import { spawn } from 'node:child_process';
+import { TUNED_WORKER_ENV } from '../services/worker/collective/process-tuning.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,11 +57,13 @@ function median(values: readonly number[]): number {
 }
 
 /** Run the Gloo peer script; resolves with its busbw (MB/s) for the size. */
-function runGloo(workers: number, sizeMb: number): Promise<{ busBandwidthMBps: number; seconds: number; line: string }> {
+function runGloo(workers: number, sizeMb: number, tuned: boolean): Promise<{ busBandwidthMBps: number; seconds: number; line: string }> {
   const script = resolve(repoRoot(), '..', 'shared', 'peers', 'gloo_allreduce.py');
   if (!existsSync(script)) return Promise.reject(new ConfigError('--peer', script, 'the Gloo peer script at ../shared/peers'));
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('/usr/bin/python3', [script, String(workers), String(sizeMb)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Same malloc settings as our ranks (unless --untuned): both sides allocate per-message buffers.
+    const env = tuned ? { ...process.env, ...TUNED_WORKER_ENV } : process.env;
+    const child = spawn('/usr/bin/python3', [script, String(workers), String(sizeMb)], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     child.stdout.on('data', (data: Buffer) => (out += data.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), GLOO_TIMEOUT_MS);
@@ -160,7 +163,7 @@ async function main(): Promise<void> {
     result['probeBusBandwidthMBps'] = Math.round(probeBus);
   }
   if (values.peer === true) {
-    const gloo = await runGloo(workers, sizeMb);
+    const gloo = await runGloo(workers, sizeMb, tuned);
     process.stdout.write(`${gloo.line}\n`);
     result['glooSeconds'] = gloo.seconds;
     result['glooBusBandwidthMBps'] = gloo.busBandwidthMBps;
