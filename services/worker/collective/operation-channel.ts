@@ -133,7 +133,7 @@ export class OperationChannel implements LaneServer, LaneOwner {
     this.rendezvousTimer = setTimeout(() => {
       const { rightRank, rightAddress } = this.position;
       const pulled = this.served.slice(0, this.servedLanes).every((served) => served.lane !== undefined);
-      const awaited = pulled ? 'reading of the last chunks' : 'pull request';
+      const awaited = pulled ? 'read of the last chunks' : 'pull request';
       this.handler?.onFailure(new CollectiveTimeoutError(this.operation, rightRank, rightAddress, 'rendezvous', undefined, this.options.timeoutMs, awaited));
     }, this.options.timeoutMs);
     this.checkServed();

@@ -61,8 +61,8 @@ export class OutgoingLane {
   }
 
   /**
-   * Queue a serialized TensorChunk; `written` runs once grpc-js has framed (copied) it, after
-   * which the caller may reuse the message's memory. Backpressure is left to HTTP/2 flow control
+   * Queue a serialized TensorChunk; `written` runs once grpc-js framed (copied) it and the HTTP/2
+   * write of that frame completed, after which the caller may reuse the message's memory. Backpressure is left to HTTP/2 flow control
    * and the write queue: an operation's data is bounded by its bucket.
    */
   write(message: Buffer, written: () => void): void {
