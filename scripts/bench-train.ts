@@ -54,8 +54,11 @@ const step = () => {
   replica.applyGradients(grads, 0.01);
 };
 console.log(`model ${model} (${countTrainableParams(net)} parameters), batch ${batch}, loss ${lossName}, backend ${backend} (${reason})`);
-const withPeer = !process.argv.includes('--no-peer') && model === 'resnet20';
-if (withPeer && !existsSync(PEER)) console.log(`peer script not found at ${PEER}; skipping the PyTorch comparison`);
+let withPeer = !process.argv.includes('--no-peer') && model === 'resnet20';
+if (withPeer && !existsSync(PEER)) {
+  console.log(`peer script not found at ${PEER}; skipping the PyTorch comparison`);
+  withPeer = false;
+}
 
 /** PyTorch's images/s for the same step (one thread), or null when the peer cannot run. */
 function runPeer(): number | null {
@@ -86,7 +89,10 @@ for (let round = 0; round < rounds; round++) {
   }
   times.sort((a, b) => a - b);
   const meanMs = times.reduce((a, b) => a + b, 0) / times.length;
-  const row = { imagesPerSecond: (batch * 1000) / meanMs, meanMs, medianMs: times[Math.floor(times.length / 2)]!, torch: withPeer && existsSync(PEER) ? runPeer() : null };
+  const torch = withPeer ? runPeer() : null;
+  // A peer that failed once (no python3-torch) is not retried every round.
+  if (torch === null) withPeer = false;
+  const row = { imagesPerSecond: (batch * 1000) / meanMs, meanMs, medianMs: times[Math.floor(times.length / 2)]!, torch };
   perRound.push(row);
   console.log(`round ${round + 1}: encourage ${row.imagesPerSecond.toFixed(1)} images/s (mean ${meanMs.toFixed(1)} ms/step, median ${row.medianMs.toFixed(1)}, best ${times[0]!.toFixed(1)})` +
     (row.torch === null ? '' : `; pytorch (1 thread) ${row.torch.toFixed(1)} images/s → ratio ${(row.imagesPerSecond / row.torch).toFixed(2)}`));
