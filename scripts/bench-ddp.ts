@@ -25,14 +25,21 @@ function flag(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-const workers = Number(flag('workers', '2'));
+function positiveInt(name: string, fallback: number, min = 1): number {
+  const text = flag(name, String(fallback));
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(text)}`);
+  return v;
+}
+
+const workers = positiveInt('workers', 2, 2);
 const model = flag('model', 'resnet20');
-const batch = Number(flag('batch', '64'));
-const steps = Number(flag('steps', '12'));
-const dtype = flag('dtype', 'float32');
-const rounds = Number(flag('rounds', '2'));
+const batch = positiveInt('batch', 64);
 /** Leading steps left out of every figure (wasm compilation, first allocations). */
 const WARMUP_STEPS = 2;
+const steps = positiveInt('steps', 12, WARMUP_STEPS + 1);
+const dtype = flag('dtype', 'float32');
+const rounds = positiveInt('rounds', 2);
 
 interface Result {
   imagesPerSecond: number;
