@@ -17,20 +17,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, median, positiveInt } from './bench-args.js';
 
 const CLI = fileURLToPath(new URL('../services/cli/main.js', import.meta.url));
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 
-function positiveInt(name: string, fallback: number, min = 1): number {
-  const text = flag(name, String(fallback));
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(text)}`);
-  return v;
-}
 
 const workers = positiveInt('workers', 2, 2);
 const model = flag('model', 'resnet20');
@@ -73,7 +64,6 @@ function run(n: number, tag: string): Promise<Result> {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const rows: Array<{ one: number; many: number; independent: number; speedup: number; ceiling: number; comm: number; wait: number }> = [];
 for (let r = 0; r < rounds; r++) {

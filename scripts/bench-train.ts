@@ -19,20 +19,12 @@ import { parseBackendRequest, selectBackend } from '../services/worker/backend/s
 import { countTrainableParams, createModel } from '../services/worker/models/index.js';
 import { Replica } from '../services/worker/train/replica.js';
 import { TUNED_WORKER_ENV } from '../services/worker/collective/process-tuning.js';
+import { flag, median, positiveInt } from './bench-args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PEER = resolve(here, '..', '..', '..', 'shared', 'peers', 'torch_resnet20.py');
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 
-function positiveInt(name: string, fallback: number): number {
-  const v = Number(flag(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${flag(name, '')}`);
-  return v;
-}
 
 const model = flag('model', 'resnet20') as ModelName;
 if (!(MODEL_NAMES as readonly string[]).includes(model)) throw new Error(`--model must be one of ${MODEL_NAMES.join(', ')}, got ${model}`);
@@ -73,7 +65,6 @@ function runPeer(): number | null {
   return null;
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 for (let i = 0; i < warmup; i++) step();
 let peakRss = process.memoryUsage().rss;
 // Rounds alternate ours and the peer, so that both see the same machine (other jobs, the

@@ -27,12 +27,29 @@ function killAll(procs: Proc[]): void {
   for (const p of procs) p.child.kill('SIGKILL');
 }
 
-test('kill -9 of the coordinator mid-epoch: restarted with --resume, it recovers from its checkpoint and the workers reconnect', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'chaos-coord-'));
+/** A coordinator (exactly 2 workers) and its two workers, on a fresh run directory and port. */
+async function startTwoWorkerRun(experiment: string) {
+  const dir = await mkdtemp(join(tmpdir(), `chaos-${experiment}-`));
   const port = await freePort();
   const args = ['--min-workers', '2', '--max-workers', '2'];
-  const first = startCoordinator(port, dir, 'coord', args);
+  const first = startCoordinator(port, dir, experiment, args);
   const workers = [0, 1].map((i) => startWorker(port, `w${i}`));
+  return { dir, port, args, first, workers };
+}
+
+/** The resumed coordinator exited 0 with the whole run done: 3 epochs, 36 steps, every sample exactly once. */
+function assertCompleted(done: Awaited<Proc['done']>): Summary {
+  assert.equal(done.code, 0, done.stderr.slice(-3000));
+  const summary = summaryOf<Summary>(done);
+  assert.equal(summary.status, 'succeeded');
+  assert.equal(summary.epochs, 3);
+  assert.equal(summary.steps, 36);
+  assert.deepEqual(summary.samples.map((s) => s.exact), [true, true, true]);
+  return summary;
+}
+
+test('kill -9 of the coordinator mid-epoch: restarted with --resume, it recovers from its checkpoint and the workers reconnect', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
+  const { dir, port, args, first, workers } = await startTwoWorkerRun('coord');
   let second: Proc | null = null;
   try {
     // Steps per epoch with 2 workers: 384 / 32 = 12. Kill in the middle of epoch 2.
@@ -45,15 +62,9 @@ test('kill -9 of the coordinator mid-epoch: restarted with --resume, it recovers
     const resumed = await second.waitForLog((l) => l['msg'] === 'resuming the run from its checkpoint', 30_000, 'resume');
     assert.equal(resumed['step'], 12);
     await second.waitForLog((l) => l['msg'] === 'new ring' && l['restoreFromCheckpoint'] === true, 60_000, 'a ring restored from the checkpoint');
-    const done = await second.done;
-    assert.equal(done.code, 0, done.stderr.slice(-3000));
-    const summary = summaryOf<Summary>(done);
-    assert.equal(summary.status, 'succeeded');
-    assert.equal(summary.epochs, 3);
-    assert.equal(summary.steps, 36);
+    const summary = assertCompleted(await second.done);
     assert.ok(summary.restarts >= 1);
     assert.ok(summary.secondsLost > 0);
-    assert.deepEqual(summary.samples.map((s) => s.exact), [true, true, true]);
     for (const w of workers) {
       const r = await w.done;
       assert.equal(r.code, 0, r.stderr.slice(-2000));
@@ -69,11 +80,7 @@ test('kill -9 of the coordinator mid-epoch: restarted with --resume, it recovers
 });
 
 test('SIGTERM on the coordinator: checkpoint at the next step boundary, exit 143; --resume completes the run', { timeout: CHAOS_TEST_TIMEOUT_MS }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'chaos-term-'));
-  const port = await freePort();
-  const args = ['--min-workers', '2', '--max-workers', '2'];
-  const first = startCoordinator(port, dir, 'term', args);
-  const workers = [0, 1].map((i) => startWorker(port, `w${i}`));
+  const { dir, port, args, first, workers } = await startTwoWorkerRun('term');
   let later: Proc[] = [];
   try {
     await waitForSteps(dir, 12 + 3, 90_000);
@@ -91,13 +98,7 @@ test('SIGTERM on the coordinator: checkpoint at the next step boundary, exit 143
     }
     const second = startCoordinator(port, dir, 'term', [...args, '--resume']);
     later = [second, ...[0, 1].map((i) => startWorker(port, `v${i}`))];
-    const done = await second.done;
-    assert.equal(done.code, 0, done.stderr.slice(-3000));
-    const summary = summaryOf<Summary>(done);
-    assert.equal(summary.status, 'succeeded');
-    assert.equal(summary.epochs, 3);
-    assert.equal(summary.steps, 36);
-    assert.deepEqual(summary.samples.map((s) => s.exact), [true, true, true]);
+    assertCompleted(await second.done);
   } finally {
     killAll([first, ...workers, ...later]);
   }
