@@ -21,8 +21,6 @@ import { flag, median, positiveInt } from './bench-args.js';
 
 const CLI = fileURLToPath(new URL('../services/cli/main.js', import.meta.url));
 
-
-
 const workers = positiveInt('workers', 2, 2);
 const model = flag('model', 'resnet20');
 const batch = positiveInt('batch', 64);

@@ -24,8 +24,6 @@ import { flag, median, positiveInt } from './bench-args.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const PEER = resolve(here, '..', '..', '..', 'shared', 'peers', 'torch_resnet20.py');
 
-
-
 const model = flag('model', 'resnet20') as ModelName;
 if (!(MODEL_NAMES as readonly string[]).includes(model)) throw new Error(`--model must be one of ${MODEL_NAMES.join(', ')}, got ${model}`);
 const batch = positiveInt('batch', 64);
