@@ -36,18 +36,19 @@ function capturingLogger(): { logger: Logger; lines: () => Array<Record<string, 
 
 const failingImporter: ModuleImporter = (specifier) => Promise.reject(new Error(`Cannot find package '${specifier}'`));
 
-test('parseBackendRequest accepts the four names, case-insensitively', () => {
+test('parseBackendRequest accepts the five names, case-insensitively', () => {
   assert.equal(parseBackendRequest('auto'), 'auto');
+  assert.equal(parseBackendRequest('WebGPU'), 'webgpu');
   assert.equal(parseBackendRequest('tensorflow'), 'tensorflow');
   assert.equal(parseBackendRequest('wasm'), 'wasm');
   assert.equal(parseBackendRequest(' CPU '), 'cpu');
 });
 
 test('parseBackendRequest rejects anything else with ConfigError naming key and choices', () => {
-  for (const bad of ['webgl', '', 'tfjs-node', 'gpu']) {
+  for (const bad of ['webgl', '', 'tfjs-node', 'gpu', 'vulkan']) {
     assert.throws(
       () => parseBackendRequest(bad),
-      (err: unknown) => err instanceof ConfigError && err.key === 'backend' && err.value === bad && err.expected === 'auto|tensorflow|wasm|cpu',
+      (err: unknown) => err instanceof ConfigError && err.key === 'backend' && err.value === bad && err.expected === 'auto|tensorflow|webgpu|wasm|cpu',
     );
   }
 });
@@ -81,6 +82,10 @@ test('auto without tfjs-node falls back to wasm and says tfjs-node is unavailabl
   assert.equal(tf.getBackend(), 'wasm');
   assert.match(result.reason, /tfjs-node is unavailable/);
   assert.match(result.reason, /@tensorflow\/tfjs-node-gpu/);
+  // This machine has no GPU: Dawn finds at most a software adapter, which auto never picks.
+  assert.match(result.reason, /no WebGPU hardware adapter/);
+  assert.equal(result.adapter, null);
+  assert.equal(result.gpu, false);
   assert.equal(lines().find((l) => l.msg === 'compute backend selected')?.request, 'auto');
 });
 

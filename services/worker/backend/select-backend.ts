@@ -1,24 +1,25 @@
 /**
  * Chooses and activates the TF.js compute backend for a worker.
  *
- * Preference for `auto`: TensorFlow C with a GPU (`@tensorflow/tfjs-node-gpu`), then
- * TensorFlow C on the CPU (`@tensorflow/tfjs-node`), then wasm with our fast training
- * kernels. Both tfjs-node packages are optional dependencies, so they are loaded with a
- * dynamic import and a failure to load is an expected outcome, not an error.
+ * Preference for `auto`: TensorFlow C with a GPU (`@tensorflow/tfjs-node-gpu`), then WebGPU on a
+ * hardware adapter (Dawn over Vulkan, `webgpu-runtime.ts`), then TensorFlow C on the CPU
+ * (`@tensorflow/tfjs-node`), then wasm with our fast training kernels. Both tfjs-node packages
+ * are optional dependencies, so they are loaded with a dynamic import and a failure to load is an
+ * expected outcome, not an error. A software WebGPU adapter (lavapipe, SwiftShader) is slower than
+ * wasm, so `auto` never picks it; `--backend webgpu` uses whatever adapter there is.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { ConfigError, EncourageError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
+import { BACKEND_REQUESTS, type BackendName, type BackendRequest } from '../../core/training/names.js';
 import { registerFastWasmKernels } from './register-wasm-kernels.js';
+import { adapterLabel, openWebGpu, WebGpuUnavailableError, type DawnImporter, type GpuAdapterReport } from './webgpu-runtime.js';
 
-/** A concrete backend. `tensorflow` is what tfjs-node(-gpu) registers. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-/** What a user may ask for. */
-export type BackendRequest = 'auto' | BackendName;
+export type { BackendName, BackendRequest } from '../../core/training/names.js';
 
-const requests: readonly BackendRequest[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const requests: readonly BackendRequest[] = BACKEND_REQUESTS;
 
 /** The backend could not be activated (e.g. `tensorflow` requested but tfjs-node is missing). */
 export class BackendUnavailableError extends EncourageError {
@@ -35,7 +36,7 @@ export class BackendUnavailableError extends EncourageError {
 
 /**
  * Validate a backend name from a flag, config file or environment variable.
- * @throws ConfigError for anything other than auto|tensorflow|wasm|cpu.
+ * @throws ConfigError for anything other than auto|tensorflow|webgpu|wasm|cpu.
  */
 export function parseBackendRequest(value: string): BackendRequest {
   const normalised = value.trim().toLowerCase();
@@ -90,22 +91,37 @@ async function activate(name: BackendName, request: BackendRequest): Promise<voi
   await tf.ready();
 }
 
+/** The backend a process computes on, and why it was chosen. */
+export interface SelectedBackend {
+  readonly backend: BackendName;
+  readonly reason: string;
+  /** The WebGPU adapter (`webgpu` only). */
+  readonly adapter: GpuAdapterReport | null;
+  /** Whether the step runs on a GPU-class device (webgpu, or tfjs-node-gpu using a GPU). */
+  readonly gpu: boolean;
+}
+
+/** How optional packages are loaded; tests substitute both. */
+export interface BackendImporters {
+  readonly native?: ModuleImporter;
+  readonly dawn?: DawnImporter;
+}
+
 /**
  * Pick, initialise and activate a backend, logging the choice and the reason.
  *
  * @param request `auto` or a concrete backend name (see {@link parseBackendRequest}).
- * @param logger  receives one `info` line with `{ backend, reason }`.
- * @param importer how optional tfjs-node packages are imported (tests substitute it).
- * @returns the active backend name and a human-readable reason.
+ * @param logger  receives one `info` line with `{ backend, reason, adapter }`.
+ * @param importers how optional tfjs-node packages and Dawn's binding are imported (tests substitute them).
+ * @returns the active backend, a human-readable reason, and the GPU adapter where there is one.
  * @throws BackendUnavailableError when an explicitly requested backend cannot be used.
  */
-export async function selectBackend(
-  request: BackendRequest,
-  logger: Logger,
-  importer: ModuleImporter = defaultImporter,
-): Promise<{ backend: string; reason: string }> {
+export async function selectBackend(request: BackendRequest, logger: Logger, importers: BackendImporters | ModuleImporter = {}): Promise<SelectedBackend> {
+  const { native: importer = defaultImporter, dawn } = typeof importers === 'function' ? { native: importers, dawn: undefined } : importers;
   let backend: BackendName;
   let reason: string;
+  let adapter: GpuAdapterReport | null = null;
+  let gpu = false;
   switch (request) {
     case 'cpu':
       backend = 'cpu';
@@ -115,19 +131,30 @@ export async function selectBackend(
       backend = 'wasm';
       reason = 'requested: wasm (XNNPACK) with fast conv-gradient kernels';
       break;
+    case 'webgpu':
+      try {
+        adapter = await openWebGpu(true, dawn);
+      } catch (err) {
+        throw new BackendUnavailableError(request, err instanceof Error ? err.message : String(err), { cause: err });
+      }
+      backend = 'webgpu';
+      gpu = true;
+      reason = `requested: WebGPU (Dawn over Vulkan) on ${adapterLabel(adapter)}`;
+      break;
     case 'tensorflow': {
-      const gpu = await tryNative(NODE_GPU, importer);
-      if (gpu.loaded) {
+      const gpuPkg = await tryNative(NODE_GPU, importer);
+      if (gpuPkg.loaded) {
         backend = 'tensorflow';
-        reason = gpu.gpu ? `requested: ${NODE_GPU} using a GPU` : `requested: ${NODE_GPU} loaded but sees no GPU, running on CPU`;
+        gpu = gpuPkg.gpu;
+        reason = gpuPkg.gpu ? `requested: ${NODE_GPU} using a GPU` : `requested: ${NODE_GPU} loaded but sees no GPU, running on CPU`;
         break;
       }
       const cpu = await tryNative(NODE_CPU, importer);
       if (!cpu.loaded) {
         throw new BackendUnavailableError(
           request,
-          `neither ${NODE_GPU} (${gpu.error ?? 'not loadable'}) nor ${NODE_CPU} (${cpu.error ?? 'not loadable'}) could be loaded; ` +
-            `install one of them or use --backend wasm`,
+          `neither ${NODE_GPU} (${gpuPkg.error ?? 'not loadable'}) nor ${NODE_CPU} (${cpu.error ?? 'not loadable'}) could be loaded; ` +
+            `install one of them or use --backend webgpu or wasm`,
         );
       }
       backend = 'tensorflow';
@@ -135,21 +162,33 @@ export async function selectBackend(
       break;
     }
     case 'auto': {
-      const gpu = await tryNative(NODE_GPU, importer);
-      if (gpu.loaded && gpu.gpu) {
+      const gpuPkg = await tryNative(NODE_GPU, importer);
+      if (gpuPkg.loaded && gpuPkg.gpu) {
         backend = 'tensorflow';
+        gpu = true;
         reason = `auto: ${NODE_GPU} loaded and uses a GPU`;
         break;
+      }
+      let webgpuWhy: string;
+      try {
+        adapter = await openWebGpu(false, dawn);
+        backend = 'webgpu';
+        gpu = true;
+        reason = `auto: ${NODE_GPU} ${gpuPkg.loaded ? 'sees no GPU' : 'unavailable'}; WebGPU on ${adapterLabel(adapter)}`;
+        break;
+      } catch (err) {
+        if (!(err instanceof WebGpuUnavailableError)) throw err;
+        webgpuWhy = err.stage === 'software-adapter' ? 'only a software adapter' : err.message;
       }
       const cpu = await tryNative(NODE_CPU, importer);
       if (cpu.loaded) {
         backend = 'tensorflow';
-        reason = gpu.loaded
-          ? `auto: ${NODE_GPU} sees no GPU; ${NODE_CPU} (TensorFlow C on CPU)`
-          : `auto: ${NODE_GPU} unavailable (${gpu.error ?? 'not loadable'}); ${NODE_CPU} (TensorFlow C on CPU)`;
+        reason = gpuPkg.loaded
+          ? `auto: ${NODE_GPU} sees no GPU, no WebGPU hardware adapter (${webgpuWhy}); ${NODE_CPU} (TensorFlow C on CPU)`
+          : `auto: ${NODE_GPU} unavailable (${gpuPkg.error ?? 'not loadable'}), no WebGPU hardware adapter (${webgpuWhy}); ${NODE_CPU} (TensorFlow C on CPU)`;
         break;
       }
-      if (gpu.loaded) {
+      if (gpuPkg.loaded) {
         // The GPU package without a GPU is the same TensorFlow C library on the CPU as
         // tfjs-node, and still faster than wasm, so it beats falling through.
         backend = 'tensorflow';
@@ -158,12 +197,12 @@ export async function selectBackend(
       }
       backend = 'wasm';
       reason =
-        `auto: tfjs-node is unavailable (${NODE_GPU}: ${gpu.error ?? 'not loadable'}; ${NODE_CPU}: ${cpu.error ?? 'not loadable'}); ` +
-        `using wasm with fast conv-gradient kernels`;
+        `auto: tfjs-node is unavailable (${NODE_GPU}: ${gpuPkg.error ?? 'not loadable'}; ${NODE_CPU}: ${cpu.error ?? 'not loadable'}), ` +
+        `no WebGPU hardware adapter (${webgpuWhy}); using wasm with fast conv-gradient kernels`;
       break;
     }
   }
   await activate(backend, request);
-  logger.info({ backend, request, reason }, 'compute backend selected');
-  return { backend, reason };
+  logger.info({ backend, request, reason, ...(adapter === null ? {} : { adapter }) }, 'compute backend selected');
+  return { backend, reason, adapter, gpu };
 }

@@ -27,7 +27,7 @@ import type { WorkerMetricsHooks } from '../metrics/worker-metrics.js';
 import { paramLayout } from '../models/flat-params.js';
 import { prepareBatch, SAMPLE_FLOATS } from '../train/batch-input.js';
 import type { Datasets } from '../train/datasets.js';
-import type { Replica } from '../train/replica.js';
+import type { GradientExchange, Replica } from '../train/replica.js';
 import { captureCheckpoint } from '../train/train-checkpoint.js';
 import { CoordinatorClient, float64FromBytes, int32FromBytes } from './coordinator-client.js';
 import type { CoordinatorWatch } from './coordinator-watch.js';
@@ -81,20 +81,9 @@ export function rejoinOrThrow(err: unknown, generation: number): never {
   throw err;
 }
 
-/** Where the first non-finite value of a flat gradient lies (parameter name), or null. */
-function nonFiniteTensor(replica: Replica, grads: Float32Array, loss: number): string | null {
-  if (!Number.isFinite(loss)) return 'loss';
-  for (let k = 0; k < grads.length; k++) {
-    if (!Number.isFinite(grads[k]!)) return paramLayout(replica.model).find((s) => k >= s.offset && k < s.offset + s.size)?.name ?? `gradient[${k}]`;
-  }
-  return null;
-}
-
 /** Train the generation from `ctx.startEpoch` on; resolves at the run's end or a step boundary that ends the generation. */
 export async function trainGeneration(ctx: GenerationContext): Promise<GenerationOutcome> {
   const { client, workerId, config, data, replica, collective, watch, log, generation, rank, worldSize } = ctx;
-  const P = replica.params.length;
-  const buf = new Float32Array(P + 3);
   const x = new Float32Array(config.batchSize * SAMPLE_FLOATS);
   let reports: Promise<void> = Promise.resolve();
   let reportError: unknown = null;
@@ -128,52 +117,44 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
         offset += n;
         let indexSum = 0;
         for (const v of batch) indexSum += v;
-        buf.fill(0);
-        let stats = null;
-        let split = null;
-        let bad: string | null = null;
+        const input = prepareBatch(data.train, batch, x, { augment: config.augment, seed: config.seed, epoch });
         const t1 = performance.now();
         ctx.failpoints.hit('forward', step + 1);
-        if (n > 0) {
-          const { x: xs, labels } = prepareBatch(data.train, batch, x, { augment: config.augment, seed: config.seed, epoch });
-          const out = replica.computeGradients(xs, labels, config.loss, epoch + 1);
-          stats = { ...out.stats, labels };
-          const sampled = config.paramGradEverySteps > 0 && step % config.paramGradEverySteps === 0;
-          split = sampled ? replica.paramGradSplit(xs, labels, out.stats, out.grads, config.highConfidenceThreshold) : null;
-          bad = nonFiniteTensor(replica, out.grads, out.stats.loss);
-          const share = n / config.batchSize;
-          if (bad === null) for (let k = 0; k < P; k++) buf[k] = share === 1 ? out.grads[k]! : out.grads[k]! * share;
-          buf[P] = share;
-        }
+        const sampled = config.paramGradEverySteps > 0 && step % config.paramGradEverySteps === 0;
+        let bytesSent = 0;
+        let firstReduction = true;
+        const exchange: GradientExchange = {
+          share: n / config.batchSize,
+          leaving: () => watch.pending || ctx.leaving(),
+          allReduce: async (buffer) => {
+            const pending = collective.allReduce(buffer, { step });
+            if (firstReduction) {
+              firstReduction = false;
+              ctx.failpoints.hit('allreduce', step + 1);
+            }
+            bytesSent += (await pending).bytesSent;
+          },
+        };
+        const result = await collectively(() =>
+          replica.step({ x: input.x, labels: input.labels, loss: config.loss, epoch: epoch + 1, lr: lrs[i]!, splitThreshold: sampled ? config.highConfidenceThreshold : null }, exchange),
+        );
+        const { stats, split, nonFinite: bad, decision } = result;
         if (bad !== null) log.error({ rank, step: step + 1, tensor: bad, policy: config.onNonfinite }, 'non-finite value before the all-reduce');
-        buf[P + 1] = bad === null ? 0 : 1;
-        buf[P + 2] = watch.pending || ctx.leaving() ? 1 : 0;
-        const t2 = performance.now();
-        const pending = collectively(() => collective.allReduce(buf, { step }));
-        ctx.failpoints.hit('allreduce', step + 1);
-        const reduced = await pending;
-        const t3 = performance.now();
-        const skipped = buf[P + 1]! > 0;
-        if (skipped) replica.abandonStep();
-        else {
-          const grads = new Float32Array(buf.buffer, 0, P);
-          const total = buf[P]!;
-          for (let k = 0; k < P; k++) grads[k]! /= total;
-          replica.applyGradients(grads, lrs[i]!);
-        }
-        const t4 = performance.now();
+        const skipped = decision!.skipped;
         step++;
         ctx.progress.applied = step;
         const conf = new ConfidenceAccumulator(config.confidenceEdges);
-        if (stats !== null) conf.addBatch(stats.logits, stats.gradLogits, stats.labels, stats.numClasses);
+        if (stats !== null) conf.addBatch(stats.logits, stats.gradLogits, input.labels, stats.numClasses);
+        const { computeSeconds, allreduceSeconds, exposedAllreduceSeconds, updateSeconds } = result.timing;
         const report = {
           workerId, generation, rank, step, epoch: epoch + 1, examples: n, indexSum, skipped,
           lossSum: stats !== null && bad === null ? stats.loss * n : 0, baseSum: stats !== null && bad === null ? stats.base * n : 0,
           bonusSum: stats !== null && bad === null ? stats.bonus * n : 0, correct: stats?.correct ?? 0,
           binCounts: [...conf.counts], binGradNormSums: [...conf.gradNormSums], marginSum: conf.marginSum, pySum: conf.pySum,
           paramGradNormHigh: split?.high ?? Number.NaN, paramGradNormLow: split?.low ?? Number.NaN, learningRate: lrs[i]!,
-          dataSeconds: (t1 - t0) / 1000, computeSeconds: (t2 - t1) / 1000, allreduceSeconds: (t3 - t2) / 1000, updateSeconds: (t4 - t3) / 1000,
-          allreduceBytes: reduced.bytesSent,
+          // Phases add up to the step: the all-reduce counts only where it was not hidden behind compute.
+          dataSeconds: (t1 - t0) / 1000, computeSeconds, allreduceSeconds: exposedAllreduceSeconds, updateSeconds,
+          allreduceBytes: bytesSent,
         };
         ctx.metrics?.stepDone(report); // [metrics hook]
         // Reports are ordered but not awaited per step: the coordinator is off the critical path.
@@ -187,7 +168,7 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
           ),
         );
         if (skipped && config.onNonfinite === 'stop') return { kind: 'nonfinite', detail: bad === null ? '' : `rank ${rank}, step ${step}, tensor ${bad}` };
-        if (buf[P + 2]! > 0) return { kind: 'boundary' };
+        if (decision!.boundary) return { kind: 'boundary' };
       }
       await reports;
       check();
@@ -197,9 +178,10 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
         const ex = new Float32Array(EVAL_BATCH_SIZE * SAMPLE_FLOATS);
         for (const b of new BatchIterator(int32FromBytes(plan.evalIndices), { batchSize: EVAL_BATCH_SIZE })) {
           const { x: xs, labels } = prepareBatch(data.test, b.indices, ex, { augment: false, seed: 0, epoch: 0 });
-          replica.evaluateBatch(xs, labels, config.loss, epoch + 1, config.confidenceEdges, sums);
+          await replica.evaluateBatch(xs, labels, config.loss, epoch + 1, config.confidenceEdges, sums);
         }
-        watch.apply(await control(() => client.reportEval({ workerId, generation, rank, epoch: epoch + 1, ...sums, paramsDigest: paramsDigest(replica.params) })));
+        const digest = await paramsDigest(replica);
+        watch.apply(await control(() => client.reportEval({ workerId, generation, rank, epoch: epoch + 1, ...sums, paramsDigest: digest })));
       }
       if (plan.checkpointAtEnd && rank === 0) await control(() => uploadCheckpoint(ctx, epoch + 1, step));
     }
@@ -212,7 +194,7 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
 /** Rank 0 streams its replica's state of global step `step` to the coordinator. */
 export async function uploadCheckpoint(ctx: GenerationContext, epoch: number, step: number): Promise<void> {
   const { config, replica } = ctx;
-  const ckpt = captureCheckpoint(replica, {
+  const ckpt = await captureCheckpoint(replica, {
     experiment: config.experiment, seed: config.seed, batchSize: config.batchSize, worldSize: ctx.worldSize,
     epoch, position: 0, globalStep: step, history: [], trainSeconds: 0, trainImages: 0,
   });

@@ -7,14 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Checkpoint } from '../../core/checkpoint/checkpoint-file.js';
-import { exportState, importState } from '../models/index.js';
+import { exportState, flattenParams, importState } from '../models/index.js';
 import type { Replica } from '../train/replica.js';
 import { captureCheckpoint, restoreCheckpoint, type TrainCheckpointMeta } from '../train/train-checkpoint.js';
 import type { RingCollective } from './ring-collective.js';
 
 /** The replica's full state, flattened in a layout every replica of the model shares. */
-export function flatState(replica: Replica): { flat: Float32Array; checkpoint: Checkpoint<TrainCheckpointMeta> } {
-  const checkpoint = captureCheckpoint(replica, {
+export async function flatState(replica: Replica): Promise<{ flat: Float32Array; checkpoint: Checkpoint<TrainCheckpointMeta> }> {
+  const checkpoint = await captureCheckpoint(replica, {
     experiment: '', seed: 0, batchSize: 0, worldSize: 0, epoch: 0, position: 0, globalStep: 0, history: [], trainSeconds: 0, trainImages: 0,
   });
   let n = 1;
@@ -43,7 +43,7 @@ export function loadFlatState(replica: Replica, flat: Float32Array, layout: Chec
 
 /** Make every replica adopt `root`'s full state. */
 export async function broadcastState(replica: Replica, collective: RingCollective, root: number): Promise<void> {
-  const { flat, checkpoint } = flatState(replica);
+  const { flat, checkpoint } = await flatState(replica);
   await collective.broadcast(flat, root);
   loadFlatState(replica, flat, checkpoint);
 }
@@ -52,7 +52,7 @@ export async function broadcastState(replica: Replica, collective: RingCollectiv
 export async function averageBuffers(replica: Replica, collective: RingCollective, worldSize: number): Promise<void> {
   const buffers = replica.model.buffers;
   if (buffers.length === 0 || worldSize === 1) return;
-  const values = buffers.map((b) => b.variable.dataSync() as Float32Array);
+  const values = await Promise.all(buffers.map((b) => b.variable.data() as Promise<Float32Array>));
   const flat = new Float32Array(values.reduce((n, v) => n + v.length, 0));
   let off = 0;
   for (const v of values) {
@@ -60,7 +60,7 @@ export async function averageBuffers(replica: Replica, collective: RingCollectiv
     off += v.length;
   }
   await collective.allReduce(flat, {});
-  const state = exportState(replica.model);
+  const state = await exportState(replica.model);
   off = 0;
   for (const b of buffers) {
     const n = b.variable.size;
@@ -70,7 +70,8 @@ export async function averageBuffers(replica: Replica, collective: RingCollectiv
   importState(replica.model, state);
 }
 
-/** Short digest of the flat parameters: equal on every rank when the replicas are in sync. */
-export function paramsDigest(params: Float32Array): string {
+/** Short digest of the parameters (read from the device): equal on every rank when the replicas are in sync. */
+export async function paramsDigest(replica: Replica): Promise<string> {
+  const params = await flattenParams(replica.model);
   return createHash('sha256').update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)).digest('hex').slice(0, 16);
 }

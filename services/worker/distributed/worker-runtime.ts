@@ -19,6 +19,7 @@ import { Failpoints } from '../failpoints.js';
 import { createModel } from '../models/index.js';
 import { loadDatasets } from '../train/datasets.js';
 import { Replica } from '../train/replica.js';
+import { bucketElements } from '../train/gradient-buckets.js';
 import { restoreCheckpoint, validateCheckpoint, type TrainCheckpointMeta } from '../train/train-checkpoint.js';
 import { CoordinatorClient, type Assignment } from './coordinator-client.js';
 import { CoordinatorWatch } from './coordinator-watch.js';
@@ -77,7 +78,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     const ring = await opts.openCollective(config, tls);
     collective = ring;
     const model = createModel(config.model, { seed: config.seed });
-    const replica = new Replica(model, { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
+    const replica = new Replica(model, { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov }, bucketElements(config.allreduce.bucketMb));
     const w = new CoordinatorWatch({ address: opts.coordinator, tls: opts.tls ?? null }, log, (event) => {
       ring.abort(new RejoinRequired(event === 'abort' ? 'peer-failure' : event, known));
       // The coordinator answers again only after a restart or a heal: stop waiting on it.
@@ -102,7 +103,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         }
       }
       log.info({ steps: progress.applied, status: how, generations }, 'worker finished');
-      model.dispose();
+      replica.dispose();
       return { ...current, steps: Math.max(0, progress.applied), interrupted: how === 'left' || how === 'stopped', generations, status: how };
     };
     const leaving = () => opts.signal?.aborted === true;

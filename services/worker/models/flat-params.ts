@@ -37,10 +37,10 @@ export function gradsInParamOrder(model: Model, grads: tf.NamedTensorMap): tf.Te
 }
 
 /**
- * Copy all params into one flat array (synchronous device read).
+ * Copy all params into one flat array (asynchronous device reads).
  * @param out optional destination of exactly `countTrainableParams(model)` elements, reused across steps.
  */
-export function flattenParams(model: Model, out?: Float32Array): Float32Array {
+export async function flattenParams(model: Model, out?: Float32Array): Promise<Float32Array> {
   return flattenTensors(model, model.params.map((p) => p.variable), out);
 }
 
@@ -49,7 +49,7 @@ export function flattenParams(model: Model, out?: Float32Array): Float32Array {
  * @param grads the `grads` map of `tf.variableGrads`, or an array of tensors in param order.
  * @param out optional destination of exactly `countTrainableParams(model)` elements, reused across steps.
  */
-export function flattenGrads(model: Model, grads: tf.NamedTensorMap | readonly tf.Tensor[], out?: Float32Array): Float32Array {
+export async function flattenGrads(model: Model, grads: tf.NamedTensorMap | readonly tf.Tensor[], out?: Float32Array): Promise<Float32Array> {
   const ordered = Array.isArray(grads) ? (grads as readonly tf.Tensor[]) : gradsInParamOrder(model, grads as tf.NamedTensorMap);
   if (ordered.length !== model.params.length) {
     throw new ModelStateError('gradients', `got ${ordered.length} tensors for ${model.params.length} params`);
@@ -82,18 +82,21 @@ export function loadFlatParams(model: Model, flat: Float32Array): void {
   }
 }
 
-function flattenTensors(model: Model, tensors: readonly tf.Tensor[], out?: Float32Array): Float32Array {
+async function flattenTensors(model: Model, tensors: readonly tf.Tensor[], out?: Float32Array): Promise<Float32Array> {
   const total = countTrainableParams(model);
   const dest = out ?? new Float32Array(total);
   checkFlatLength(model, dest, total);
-  let offset = 0;
   for (const [i, t] of tensors.entries()) {
     const p = model.params[i]!;
     if (!sameShape(t.shape, p.variable.shape)) {
       throw new ModelStateError(p.name, `tensor shape [${t.shape.join(',')}] does not match param shape [${p.variable.shape.join(',')}]`);
     }
-    dest.set(t.dataSync() as Float32Array, offset);
-    offset += t.size;
+  }
+  const values = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
+  let offset = 0;
+  for (const v of values) {
+    dest.set(v, offset);
+    offset += v.length;
   }
   return dest;
 }

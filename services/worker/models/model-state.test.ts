@@ -18,7 +18,7 @@ function throwsStateError(fn: () => void, tensorName: string, pattern: RegExp): 
   });
 }
 
-test('stateLayout and exportState: params then buffers, in model order, with copies', () => {
+test('stateLayout and exportState: params then buffers, in model order, with copies', async () => {
   const model = createModel('cnn-small', { seed: 1 });
   const layout = stateLayout(model);
   assert.deepEqual(layout.map((e) => `${e.kind}:${e.name}:${e.shape.join('x')}`), [
@@ -40,7 +40,7 @@ test('stateLayout and exportState: params then buffers, in model order, with cop
     'buffer:bn3.running_mean:64',
     'buffer:bn3.running_var:64',
   ]);
-  const state = exportState(model);
+  const state = await exportState(model);
   assert.deepEqual([...state.keys()], layout.map((e) => e.name));
   assert.equal(
     layout.filter((e) => e.kind === 'param').reduce((n, e) => n + state.get(e.name)!.length, 0),
@@ -54,16 +54,16 @@ test('stateLayout and exportState: params then buffers, in model order, with cop
   model.dispose();
 });
 
-test('importState round-trips weights and BN statistics into another model', () => {
+test('importState round-trips weights and BN statistics into another model', async () => {
   const source = createModel('cnn-small', { seed: 1 });
   const target = createModel('cnn-small', { seed: 2 });
   const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   // Give the source non-default running statistics.
   tf.dispose(source.apply(x, true));
   source.updateRunningStats();
-  const state = exportState(source);
+  const state = await exportState(source);
   importState(target, state);
-  for (const [name, values] of exportState(target)) assert.deepEqual(values, state.get(name), name);
+  for (const [name, values] of await exportState(target)) assert.deepEqual(values, state.get(name), name);
   tf.tidy(() => assert.deepEqual(target.apply(x, false).dataSync(), source.apply(x, false).dataSync()));
   // The caller's arrays are copied, not aliased.
   state.get('linear.bias')![0] = 99;
@@ -73,10 +73,10 @@ test('importState round-trips weights and BN statistics into another model', () 
   target.dispose();
 });
 
-test('importState validates names and sizes, names the tensor, and changes nothing on failure', () => {
+test('importState validates names and sizes, names the tensor, and changes nothing on failure', async () => {
   const model = createModel('cnn-small', { seed: 3 });
-  const good = exportState(model);
-  const before = exportState(model);
+  const good = await exportState(model);
+  const before = await exportState(model);
   const changed = (): Map<string, Float32Array> => {
     const s = new Map([...good].map(([k, v]) => [k, v.map((e) => e + 1)]));
     return s;
@@ -98,14 +98,15 @@ test('importState validates names and sizes, names the tensor, and changes nothi
   wrongType.set('linear.bias', Array.from({ length: 10 }, () => 0));
   throwsStateError(() => importState(model, wrongType as Map<string, Float32Array>), 'linear.bias', /Float32Array/);
 
-  for (const [name, values] of exportState(model)) assert.deepEqual(values, before.get(name), `${name} untouched`);
+  for (const [name, values] of await exportState(model)) assert.deepEqual(values, before.get(name), `${name} untouched`);
   model.dispose();
 });
 
-test('a checkpoint of one architecture does not load into another', () => {
+test('a checkpoint of one architecture does not load into another', async () => {
   const a = createModel('resnet20', { seed: 0 });
   const b = createModel('resnet32', { seed: 0 });
-  throwsStateError(() => importState(a, exportState(b)), 'layer1.3.conv1.weight', /not a tensor of model resnet20/);
+  const stateB = await exportState(b);
+  throwsStateError(() => importState(a, stateB), 'layer1.3.conv1.weight', /not a tensor of model resnet20/);
   a.dispose();
   b.dispose();
 });

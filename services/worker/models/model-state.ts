@@ -31,15 +31,15 @@ export function stateLayout(model: Model): StateEntry[] {
 }
 
 /**
- * Copy every param and buffer out of the model (synchronous device read).
+ * Copy every param and buffer out of the model (asynchronous device reads, issued together).
  * @returns a Map in `stateLayout` order; the arrays are fresh copies owned by the caller.
  */
-export function exportState(model: Model): Map<string, Float32Array> {
+export async function exportState(model: Model): Promise<Map<string, Float32Array>> {
+  const entries = [...model.params, ...model.buffers];
+  const values = await Promise.all(entries.map(({ variable }) => variable.data() as Promise<Float32Array>));
   const state = new Map<string, Float32Array>();
-  for (const { name, variable } of [...model.params, ...model.buffers]) {
-    // Copy: the cpu backend's dataSync returns its live storage.
-    state.set(name, Float32Array.from(variable.dataSync() as Float32Array));
-  }
+  // Copy: the cpu backend's data() resolves to its live storage.
+  for (const [i, { name }] of entries.entries()) state.set(name, Float32Array.from(values[i]!));
   return state;
 }
 

@@ -88,14 +88,14 @@ test('output shape is [N, numClasses] in training and eval mode', () => {
   }
 });
 
-test('same seed gives bit-identical weights; another seed does not', () => {
+test('same seed gives bit-identical weights; another seed does not', async () => {
   for (const name of ['cnn-small', 'resnet20'] as const) {
     const a = createModel(name, { seed: 42 });
     const b = createModel(name, { seed: 42 });
     const c = createModel(name, { seed: 43 });
-    const sa = exportState(a);
-    const sb = exportState(b);
-    const sc = exportState(c);
+    const sa = await exportState(a);
+    const sb = await exportState(b);
+    const sc = await exportState(c);
     for (const [key, values] of sa) {
       assert.deepEqual(Buffer.from(values.buffer), Buffer.from(sb.get(key)!.buffer), `${name}: ${key}`);
     }

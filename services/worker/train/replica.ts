@@ -1,16 +1,26 @@
 /**
- * One model replica: the unit that a single-process run drives directly and that a distributed
- * worker drives between all-reduces. A step is split where data parallelism needs it:
- * `computeGradients` (forward, encouraging loss, backward → one flat gradient buffer), then,
- * after the caller has (optionally) all-reduced that buffer, `applyGradients` (SGD on the flat
- * parameter mirror, written back into the model, plus BatchNorm's running-stat update).
+ * One model replica and its training step — the one step that both the single-process trainer and
+ * the distributed worker run (ARCHITECTURE.md, "The training step, on any backend").
+ *
+ * The step is asynchronous and its state stays where the backend computes: parameters, momentum
+ * and BatchNorm buffers are device variables, SGD runs on the device (`DeviceSgd`), and nothing is
+ * read synchronously (`dataSync` throws on a GPU tensor in Node's WebGPU). What crosses to the host
+ * per step is only what must:
+ * - distributed: the gradient as flat buckets in reverse layer order (`GradientBuckets`), each
+ *   all-reduced as soon as it arrives, and the reduced buckets uploaded back;
+ * - always: one batched read of the small analytics (loss parts, logits, logit gradients, and on
+ *   sampled steps the high/low-confidence parameter-gradient norms).
+ * A single-process step reads no gradients at all.
  */
 import * as tf from '@tensorflow/tfjs';
-import { encouragingLoss, lossWithLogitGrad, type LossOptions } from '../../core/loss/index.js';
-import { flattenGrads, flattenParams, loadFlatParams, type Model } from '../models/index.js';
-import { FlatSgd, type SgdOptions } from './sgd.js';
+import { encouragingLoss, type LossOptions } from '../../core/loss/index.js';
 import { binOf } from '../../core/training/confidence.js';
 import type { EvalSums } from '../../core/training/loss-sums.js';
+import type { Model } from '../models/index.js';
+import { DeviceSgd } from './device-sgd.js';
+import { GradientBuckets } from './gradient-buckets.js';
+import type { SgdOptions } from './sgd.js';
+import { forwardBackward, highConfidenceSplit, type Gradients } from './step-graph.js';
 
 export const IMAGE_SIDE = 32;
 export const IMAGE_CHANNELS = 3;
@@ -36,144 +46,292 @@ export interface ParamGradSplit {
   readonly highExamples: number;
 }
 
-export class Replica {
-  /** Flat mirror of the parameters, in `model.params` order: the optimizer's view. */
-  readonly params: Float32Array;
-  readonly sgd: FlatSgd;
+/** One step's input. A distributed rank may have no examples in an epoch's uneven last step. */
+export interface StepInput {
+  /** NHWC float32 images, `labels.length` of them. */
+  readonly x: Float32Array;
+  readonly labels: Int32Array;
+  readonly loss: LossOptions;
+  /** 1-based, as the loss schedules expect. */
+  readonly epoch: number;
+  readonly lr: number;
+  /** Sample the high/low-confidence parameter-gradient split at this p_y threshold (null: not this step). */
+  readonly splitThreshold: number | null;
+}
 
+/** How a distributed step sums gradients over the ring (absent in a single-process run). */
+export interface GradientExchange {
+  /** This rank's examples / batch size: the weight of its gradient in the global mean. */
+  readonly share: number;
+  /** Asked when the last bucket leaves: whether this rank wants the generation to end after this step. */
+  leaving(): boolean;
+  /**
+   * Sum `buffer` over the ring, in place. Called once per bucket in bucket order, each call
+   * without waiting for the previous one to resolve (operations are sequenced in call order).
+   */
+  allReduce(buffer: Float32Array): Promise<unknown>;
+}
+
+/** What the ring decided after the step's last bucket (the same on every rank). */
+export interface RingDecision {
+  /** Sum of the shares: the global batch in units of the batch size. */
+  readonly total: number;
+  /** Some rank had a NaN/Inf: nobody applied the update. */
+  readonly skipped: boolean;
+  /** Some rank asked to end the generation after this step. */
+  readonly boundary: boolean;
+}
+
+/** Seconds of the step's phases (all measured on this rank). */
+export interface StepTiming {
+  /** Forward and backward until the whole gradient was on the host (distributed) or the step was recorded (single). */
+  readonly computeSeconds: number;
+  /** From the first bucket's all-reduce to the last one's end. */
+  readonly allreduceSeconds: number;
+  /** Of that, the part after this rank's last bucket arrived: communication not hidden behind compute. */
+  readonly exposedAllreduceSeconds: number;
+  /** Upload of the reduced gradient, SGD, BatchNorm statistics and the analytics read. */
+  readonly updateSeconds: number;
+}
+
+export interface StepResult {
+  /** Null when this rank had no examples. */
+  readonly stats: StepStats | null;
+  readonly split: ParamGradSplit | null;
+  /** Parameter (or `loss`) holding this rank's first NaN/Inf, found before the all-reduce; distributed steps only. */
+  readonly nonFinite: string | null;
+  /** Null in a single-process step. */
+  readonly decision: RingDecision | null;
+  /** Whether the update was applied (false when the ring skipped the step). */
+  readonly applied: boolean;
+  readonly timing: StepTiming;
+}
+
+/** Slots of the three control values after the last bucket's gradient (generation-trainer.ts explains them). */
+const CONTROL_VALUES = 3;
+
+export class Replica {
+  readonly sgd: DeviceSgd;
+  readonly buckets: GradientBuckets;
+  /** Host buffers of the buckets, reused every step; the last one carries the control values. */
+  private readonly hostBuckets: Float32Array[];
+
+  /**
+   * @param bucketCapacity most gradient elements per all-reduce bucket (see gradient-buckets.ts).
+   */
   constructor(
     readonly model: Model,
     sgdOptions: SgdOptions,
+    bucketCapacity = Number.MAX_SAFE_INTEGER,
   ) {
-    this.params = flattenParams(model);
-    const mask = new Uint8Array(this.params.length);
-    let off = 0;
-    for (const p of model.params) {
-      if (p.weightDecay) mask.fill(1, off, off + p.variable.size);
-      off += p.variable.size;
-    }
-    this.sgd = new FlatSgd(this.params.length, mask, sgdOptions);
+    this.sgd = new DeviceSgd(model.params, sgdOptions);
+    this.buckets = new GradientBuckets(model.params, bucketCapacity);
+    const last = this.buckets.buckets.length - 1;
+    this.hostBuckets = this.buckets.buckets.map((b, i) => new Float32Array(b.size + (i === last ? CONTROL_VALUES : 0)));
   }
 
   /**
-   * Forward + backward of one batch (NHWC floats, int labels). Leaves BatchNorm's batch statistics
-   * pending until `applyGradients` (or `abandonStep`). `epoch` is 1-based, as the loss expects.
+   * One training step: forward, encouraging loss, backward, (all-reduce,) SGD and BatchNorm's
+   * running statistics. With an `exchange` the gradient is summed over the ring and the update
+   * uses the global mean (or is skipped on every rank when any rank had a NaN/Inf).
+   * On error (e.g. a failed all-reduce) nothing is applied and every device tensor is released.
    */
-  computeGradients(x: Float32Array, labels: Int32Array, loss: LossOptions, epoch: number): { grads: Float32Array; stats: StepStats } {
-    const batch = labels.length;
-    const vars = this.model.params.map((p) => p.variable);
-    let kept: tf.Tensor2D | null = null;
-    const { value, grads } = tf.tidy(() => {
-      const xs = tf.tensor4d(x, [batch, IMAGE_SIDE, IMAGE_SIDE, IMAGE_CHANNELS]);
-      const ys = tf.tensor1d(labels, 'int32');
-      return tf.variableGrads(() => {
-        const logits = this.model.apply(xs, true);
-        kept = tf.keep(logits);
-        return encouragingLoss(logits, ys, loss, { epoch, training: true }).loss;
-      }, vars);
-    });
-    const flat = flattenGrads(this.model, grads);
-    tf.dispose([value, ...Object.values(grads)]);
-    const logits = kept as unknown as tf.Tensor2D;
+  async step(input: StepInput, exchange: GradientExchange | null = null): Promise<StepResult> {
+    const t0 = performance.now();
+    const n = input.labels.length;
+    if (n === 0 && exchange === null) throw new RangeError('a single-process step needs at least one example');
+    const g: Gradients | null = n === 0 ? null : forwardBackward(this.model, input);
+    const owned: tf.Tensor[] = g === null ? [] : [...g.grads, g.loss, g.base, g.bonus, g.logits, g.gradLogits];
     try {
-      return { grads: flat, stats: this.batchStats(logits, labels, loss, epoch) };
+      if (exchange === null) return await this.localStep(input, g!, t0);
+      return await this.ringStep(input, g, exchange, t0, owned);
+    } catch (err) {
+      this.model.discardRunningStats();
+      throw err;
     } finally {
-      logits.dispose();
+      tf.dispose(owned);
     }
   }
 
-  private batchStats(logits: tf.Tensor2D, labels: Int32Array, loss: LossOptions, epoch: number): StepStats {
-    return tf.tidy(() => {
-      const r = lossWithLogitGrad(logits, tf.tensor1d(labels, 'int32'), loss, { epoch, training: true });
-      const logitData = logits.dataSync() as Float32Array;
-      const numClasses = logits.shape[1];
-      return {
-        examples: labels.length,
-        loss: r.loss.dataSync()[0]!,
-        base: r.base.dataSync()[0]!,
-        bonus: r.bonus.dataSync()[0]!,
-        correct: countCorrect(logitData, labels, numClasses),
-        logits: Float32Array.from(logitData),
-        gradLogits: Float32Array.from(r.gradLogits.dataSync() as Float32Array),
-        numClasses,
-      };
-    });
-  }
-
-  /**
-   * Split this batch's parameter gradient into the part contributed by examples with p_y above
-   * `threshold` and the rest. By linearity ∂L/∂θ = Jᵀ·∂L/∂f, so the high part is one extra
-   * vector–Jacobian product with the logit gradient masked to those rows; the rest is the
-   * difference. Call between `computeGradients` and `applyGradients` (same parameters).
-   */
-  paramGradSplit(x: Float32Array, labels: Int32Array, stats: StepStats, fullGrads: Float32Array, threshold: number): ParamGradSplit {
-    const batch = labels.length;
-    const k = stats.numClasses;
-    const masked = new Float32Array(stats.gradLogits.length);
-    let highExamples = 0;
-    for (let i = 0; i < batch; i++) {
-      if (probabilityOfLabel(stats.logits, i, labels[i]!, k) > threshold) {
-        masked.set(stats.gradLogits.subarray(i * k, (i + 1) * k), i * k);
-        highExamples++;
-      }
-    }
-    const vars = this.model.params.map((p) => p.variable);
-    const { value, grads } = tf.tidy(() => {
-      const xs = tf.tensor4d(x, [batch, IMAGE_SIDE, IMAGE_SIDE, IMAGE_CHANNELS]);
-      const upstream = tf.tensor2d(masked, [batch, k]);
-      return tf.variableGrads(() => tf.sum(tf.mul(this.model.apply(xs, true), upstream)) as tf.Scalar, vars);
-    });
-    const high = flattenGrads(this.model, grads);
-    tf.dispose([value, ...Object.values(grads)]);
-    let h = 0;
-    let l = 0;
-    for (let i = 0; i < high.length; i++) {
-      h += high[i]! * high[i]!;
-      const rest = fullGrads[i]! - high[i]!;
-      l += rest * rest;
-    }
-    return { high: Math.sqrt(h), low: Math.sqrt(l), highExamples };
-  }
-
-  /** SGD on the (reduced) gradient, then BatchNorm's running-stat update from this step. */
-  applyGradients(grads: Float32Array, lr: number): void {
-    this.sgd.step(this.params, grads, lr);
-    loadFlatParams(this.model, this.params);
+  private async localStep(input: StepInput, g: Gradients, t0: number): Promise<StepResult> {
+    const analytics = this.analytics(input, g);
+    this.sgd.step(g.grads, input.lr);
     this.model.updateRunningStats();
+    const t1 = performance.now();
+    const { stats, split } = await analytics;
+    const t2 = performance.now();
+    return {
+      stats, split, nonFinite: null, decision: null, applied: true,
+      timing: { computeSeconds: (t1 - t0) / 1000, allreduceSeconds: 0, exposedAllreduceSeconds: 0, updateSeconds: (t2 - t1) / 1000 },
+    };
   }
 
-  /** Drop a computed step without updating anything (e.g. non-finite gradients). */
+  private async ringStep(input: StepInput, g: Gradients | null, exchange: GradientExchange, t0: number, owned: tf.Tensor[]): Promise<StepResult> {
+    const layout = this.buckets.buckets;
+    const last = layout.length - 1;
+    // Issue every bucket's read first, in bucket order: the device works through its queue in
+    // that order, so the last layers' gradient reaches the host (and the ring) first.
+    const reads = layout.map((_, b) => {
+      if (g === null) return Promise.resolve(null);
+      const flat = this.buckets.gather(b, g.grads, b === last ? [g.loss] : []);
+      owned.push(flat);
+      return flat.data() as Promise<Float32Array>;
+    });
+    const analytics = g === null ? Promise.resolve({ stats: null, split: null }) : this.analytics(input, g);
+    // Handled at once: if an all-reduce fails first, this step throws before awaiting these.
+    analytics.catch(() => undefined);
+    for (const r of reads) r.catch(() => undefined);
+    const failure: { error?: unknown; failed: boolean } = { failed: false };
+    let nonFinite: string | null = null;
+    let firstSent = 0;
+    let lastArrived = t0;
+    const reductions: Array<Promise<unknown>> = [];
+    for (const [b, bucket] of layout.entries()) {
+      const host = this.hostBuckets[b]!;
+      const values = await reads[b]!;
+      if (failure.failed) throw failure.error;
+      if (values === null) host.fill(0);
+      else {
+        host.set(values.subarray(0, bucket.size));
+        nonFinite ??= this.buckets.nonFinite(b, host);
+        if (b === last && !Number.isFinite(values[bucket.size]!)) nonFinite ??= 'loss';
+        if (exchange.share !== 1) for (let k = 0; k < bucket.size; k++) host[k]! *= exchange.share;
+      }
+      if (b === last) {
+        host[bucket.size] = exchange.share;
+        host[bucket.size + 1] = nonFinite === null ? 0 : 1;
+        host[bucket.size + 2] = exchange.leaving() ? 1 : 0;
+      }
+      lastArrived = performance.now();
+      if (b === 0) firstSent = lastArrived;
+      const reduction = exchange.allReduce(host);
+      reduction.catch((error: unknown) => {
+        if (!failure.failed) Object.assign(failure, { error, failed: true });
+      });
+      reductions.push(reduction);
+    }
+    await Promise.all(reductions);
+    const reduced = performance.now();
+    const control = this.hostBuckets[last]!.subarray(layout[last]!.size);
+    const decision: RingDecision = { total: control[0]!, skipped: control[1]! > 0, boundary: control[2]! > 0 };
+    // A global batch of no examples has no mean to apply (the planner never makes one; 0/0 must not reach the weights).
+    const apply = !decision.skipped && decision.total > 0;
+    if (apply) this.applyReduced(decision.total, input.lr);
+    else this.model.discardRunningStats();
+    const { stats, split } = await analytics;
+    const t3 = performance.now();
+    return {
+      stats, split, nonFinite, decision, applied: apply,
+      timing: {
+        computeSeconds: (lastArrived - t0) / 1000,
+        allreduceSeconds: (reduced - firstSent) / 1000,
+        exposedAllreduceSeconds: (reduced - lastArrived) / 1000,
+        updateSeconds: (t3 - reduced) / 1000,
+      },
+    };
+  }
+
+  /** Upload the reduced buckets as the global-mean gradient and take the SGD step. */
+  private applyReduced(total: number, lr: number): void {
+    const grads: tf.Tensor[] = new Array<tf.Tensor>(this.model.params.length);
+    try {
+      for (const [b, bucket] of this.buckets.buckets.entries()) {
+        const host = this.hostBuckets[b]!;
+        for (let k = 0; k < bucket.size; k++) host[k]! /= total;
+        for (const [param, t] of this.buckets.scatter(b, host)) grads[param] = t;
+      }
+      this.sgd.step(grads, lr);
+      this.model.updateRunningStats();
+    } finally {
+      tf.dispose(grads.filter((t) => t !== undefined));
+    }
+  }
+
+  /** One batched read of the step's small figures (and, when sampled, the split norms). */
+  private async analytics(input: StepInput, g: Gradients): Promise<{ stats: StepStats; split: ParamGradSplit | null }> {
+    const n = input.labels.length;
+    const k = g.logits.shape[1];
+    const packed = tf.tidy(() => {
+      const split = input.splitThreshold === null ? [] : highConfidenceSplit(this.model, input, g, input.splitThreshold);
+      return tf.concat([g.loss, g.base, g.bonus, ...split, g.logits, g.gradLogits].map((t) => t.reshape([-1])));
+    });
+    let data: Float32Array;
+    try {
+      data = (await packed.data()) as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+    const head = input.splitThreshold === null ? 3 : 6;
+    const logits = data.slice(head, head + n * k);
+    const split = input.splitThreshold === null ? null : { high: Math.sqrt(data[3]!), low: Math.sqrt(data[4]!), highExamples: Math.round(data[5]!) };
+    return {
+      stats: {
+        examples: n, loss: data[0]!, base: data[1]!, bonus: data[2]!, correct: countCorrect(logits, input.labels, k),
+        logits, gradLogits: data.slice(head + n * k, head + 2 * n * k), numClasses: k,
+      },
+      split,
+    };
+  }
+
+  /** Drop BatchNorm statistics a failed or abandoned step left pending. */
   abandonStep(): void {
     this.model.discardRunningStats();
   }
 
-  /** Re-read parameters from the model after its state was imported (resume, broadcast). */
-  syncFromModel(): void {
-    flattenParams(this.model, this.params);
+  /** Evaluation pass over one batch (running statistics, no bonus in the loss), added to `sums`. */
+  async evaluateBatch(x: Float32Array, labels: Int32Array, loss: LossOptions, epoch: number, edges: readonly number[], sums: EvalSums): Promise<void> {
+    const batch = labels.length;
+    const packed = tf.tidy(() => {
+      const logits = this.model.apply(tf.tensor4d(x, [batch, IMAGE_SIDE, IMAGE_SIDE, IMAGE_CHANNELS]), false);
+      const parts = encouragingLossParts(logits, labels, loss, epoch);
+      return tf.concat([...parts, logits.reshape([-1])]);
+    });
+    let out: Float32Array;
+    try {
+      out = (await packed.data()) as Float32Array;
+    } finally {
+      packed.dispose();
+    }
+    const k = (out.length - 3) / batch;
+    const data = out.subarray(3);
+    sums.examples += batch;
+    sums.lossSum += out[0]! * batch;
+    sums.baseSum += out[1]! * batch;
+    sums.bonusSum += out[2]! * batch;
+    for (let i = 0; i < batch; i++) {
+      const pred = argmax(data, i, k);
+      const ok = pred === labels[i] ? 1 : 0;
+      sums.correct += ok;
+      const bin = binOf(edges, probabilityOfLabel(data, i, pred, k));
+      sums.binExamples[bin] = (sums.binExamples[bin] ?? 0) + 1;
+      sums.binCorrect[bin] = (sums.binCorrect[bin] ?? 0) + ok;
+    }
   }
 
-  /** Evaluation pass over one batch (running statistics, no bonus in the loss), added to `sums`. */
-  evaluateBatch(x: Float32Array, labels: Int32Array, loss: LossOptions, epoch: number, edges: readonly number[], sums: EvalSums): void {
-    const batch = labels.length;
-    tf.tidy(() => {
-      const logits = this.model.apply(tf.tensor4d(x, [batch, IMAGE_SIDE, IMAGE_SIDE, IMAGE_CHANNELS]), false);
-      const parts = encouragingLoss(logits, tf.tensor1d(labels, 'int32'), loss, { epoch, training: false });
-      const data = logits.dataSync() as Float32Array;
-      const k = logits.shape[1];
-      sums.examples += batch;
-      sums.lossSum += parts.loss.dataSync()[0]! * batch;
-      sums.baseSum += parts.base.dataSync()[0]! * batch;
-      sums.bonusSum += parts.bonus.dataSync()[0]! * batch;
-      for (let i = 0; i < batch; i++) {
-        const pred = argmax(data, i, k);
-        const ok = pred === labels[i] ? 1 : 0;
-        sums.correct += ok;
-        const bin = binOf(edges, probabilityOfLabel(data, i, pred, k));
-        sums.binExamples[bin] = (sums.binExamples[bin] ?? 0) + 1;
-        sums.binCorrect[bin] = (sums.binCorrect[bin] ?? 0) + ok;
-      }
-    });
+  /**
+   * Resolves once the device has finished all work recorded so far: a step resolves when its
+   * analytics are read, while its update may still be queued behind them (benchmarks, shutdown).
+   */
+  async settle(): Promise<void> {
+    // The device runs its queue in order, so a read queued now completes after everything before it.
+    const probe = tf.tidy(() => tf.slice(this.model.params[0]!.variable.reshape([-1]), 0, 1));
+    try {
+      await probe.data();
+    } finally {
+      probe.dispose();
+    }
   }
+
+  /** Release the optimizer state and the model. */
+  dispose(): void {
+    this.sgd.dispose();
+    this.model.dispose();
+  }
+}
+
+function encouragingLossParts(logits: tf.Tensor2D, labels: Int32Array, loss: LossOptions, epoch: number): tf.Tensor1D[] {
+  const parts = encouragingLoss(logits, tf.tensor1d(labels, 'int32'), loss, { epoch, training: false });
+  return [parts.loss, parts.base, parts.bonus].map((t) => t.reshape([1]) as tf.Tensor1D);
 }
 
 function argmax(data: Float32Array, row: number, k: number): number {

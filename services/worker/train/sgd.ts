@@ -1,8 +1,10 @@
 /**
  * SGD with momentum, weight decay and Nesterov, exactly as `torch.optim.SGD` (dampening 0):
  *   d = g + wd·p;  buf = m·buf + d (buf = d on the first step);  d = nesterov ? d + m·buf : buf;  p −= lr·d.
- * It works on one flat Float32Array of all parameters — the same fused buffer the all-reduce
- * moves — so the optimizer state is a single array that checkpoints save byte for byte.
+ * It works on one flat Float32Array of all parameters, on the host. Training runs the same maths on
+ * the device (`DeviceSgd`); this is its reference: every product and sum is rounded to float32, as
+ * PyTorch's float32 kernels and TensorFlow.js's element-wise ops do (lr, wd and m are float32
+ * scalars there too), so the device update on cpu/wasm equals this one bit for bit (tested).
  */
 export interface SgdOptions {
   readonly momentum: number;
@@ -35,19 +37,23 @@ export class FlatSgd {
     if (params.length !== this.size || grads.length !== this.size) {
       throw new RangeError(`SGD step with ${params.length} params and ${grads.length} grads, expected ${this.size}`);
     }
-    const { momentum, weightDecay, nesterov } = this.options;
+    const f = Math.fround;
+    const momentum = f(this.options.momentum);
+    const weightDecay = f(this.options.weightDecay);
+    const rate = f(lr);
+    const { nesterov } = this.options;
     const buf = this.momentumBuffer;
     const mask = this.decayMask;
     const first = !this.initialised;
     for (let i = 0; i < params.length; i++) {
       const p = params[i]!;
-      let d = grads[i]! + (mask[i] === 1 ? weightDecay * p : 0);
+      let d = mask[i] === 1 && weightDecay !== 0 ? f(grads[i]! + f(weightDecay * p)) : grads[i]!;
       if (momentum !== 0) {
-        const b = first ? d : momentum * buf[i]! + d;
+        const b = first ? d : f(f(momentum * buf[i]!) + d);
         buf[i] = b;
-        d = nesterov ? d + momentum * b : b;
+        d = nesterov ? f(d + f(momentum * b)) : b;
       }
-      params[i] = p - lr * d;
+      params[i] = f(p - f(rate * d));
     }
     this.initialised = true;
   }

@@ -15,12 +15,11 @@ export type { EpochRecord, TrainCheckpointMeta } from '../../core/training/check
 export const OPTIMIZER_MOMENTUM_KEY = 'optimizer.momentum_buffer';
 
 /** Capture the replica's state as a checkpoint. */
-export function captureCheckpoint(replica: Replica, meta: Omit<TrainCheckpointMeta, 'kind' | 'model' | 'sgdInitialised'>): Checkpoint<TrainCheckpointMeta> {
+export async function captureCheckpoint(replica: Replica, meta: Omit<TrainCheckpointMeta, 'kind' | 'model' | 'sgdInitialised'>): Promise<Checkpoint<TrainCheckpointMeta>> {
   const tensors = new Map<string, TensorEntry>();
-  const state = exportState(replica.model);
+  const [state, sgd] = await Promise.all([exportState(replica.model), replica.sgd.state()]);
   for (const entry of stateLayout(replica.model)) tensors.set(entry.name, { shape: entry.shape, data: state.get(entry.name)! });
-  const sgd = replica.sgd.state();
-  tensors.set(OPTIMIZER_MOMENTUM_KEY, { shape: [sgd.momentumBuffer.length], data: Float32Array.from(sgd.momentumBuffer) });
+  tensors.set(OPTIMIZER_MOMENTUM_KEY, { shape: [sgd.momentumBuffer.length], data: sgd.momentumBuffer });
   return { meta: { ...meta, kind: 'encourage-train', model: replica.model.name, sgdInitialised: sgd.initialised }, tensors };
 }
 
@@ -35,7 +34,11 @@ export function validateCheckpoint(ckpt: Checkpoint<TrainCheckpointMeta>, model:
 export function restoreCheckpoint(replica: Replica, ckpt: Checkpoint<TrainCheckpointMeta>): void {
   const state = new Map<string, Float32Array>();
   for (const [name, t] of ckpt.tensors) if (name !== OPTIMIZER_MOMENTUM_KEY) state.set(name, t.data);
+  const momentum = ckpt.tensors.get(OPTIMIZER_MOMENTUM_KEY)!.data;
+  // Checked before anything changes: a refused checkpoint must leave the replica as it was.
+  if (momentum.length !== replica.sgd.size) {
+    throw new ConfigError(`checkpoint.tensors.${OPTIMIZER_MOMENTUM_KEY}`, momentum.length, `${replica.sgd.size} values (model ${replica.model.name})`);
+  }
   importState(replica.model, state);
-  replica.syncFromModel();
-  replica.sgd.restore({ momentumBuffer: ckpt.tensors.get(OPTIMIZER_MOMENTUM_KEY)!.data, initialised: ckpt.meta.sgdInitialised });
+  replica.sgd.restore({ momentumBuffer: momentum, initialised: ckpt.meta.sgdInitialised });
 }

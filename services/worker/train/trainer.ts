@@ -77,7 +77,7 @@ export async function train(config: TrainConfig, logger: Logger, signal?: AbortS
   });
   const checkpoint = async () => {
     const t = performance.now();
-    const { path, bytes } = await store.save(globalStep, captureCheckpoint(replica, meta()));
+    const { path, bytes } = await store.save(globalStep, await captureCheckpoint(replica, meta()));
     logger.info({ path, bytes, step: globalStep, ms: Math.round(performance.now() - t) }, 'checkpoint written');
   };
 
@@ -99,11 +99,11 @@ export async function train(config: TrainConfig, logger: Logger, signal?: AbortS
       if (stepInEpoch >= stepsPerEpoch) break;
       const t0 = performance.now();
       const { x: xs, labels } = prepareBatch(data.train, batch.indices, x, { augment: config.augment, seed: config.seed, epoch });
-      const { grads, stats } = replica.computeGradients(xs, labels, config.loss, epoch + 1);
       const sampleSplit = config.paramGradEverySteps > 0 && globalStep % config.paramGradEverySteps === 0;
-      const split = sampleSplit ? replica.paramGradSplit(xs, labels, stats, grads, config.highConfidenceThreshold) : null;
       const lr = lrOf(globalStep);
-      replica.applyGradients(grads, lr);
+      const result = await replica.step({ x: xs, labels, loss: config.loss, epoch: epoch + 1, lr, splitThreshold: sampleSplit ? config.highConfidenceThreshold : null });
+      const stats = result.stats!;
+      const split = result.split;
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
       trainImages += labels.length;
@@ -143,7 +143,7 @@ export async function train(config: TrainConfig, logger: Logger, signal?: AbortS
     if (interrupted) break;
     lastConfidence = confidence.table();
     const last = epoch + 1 === config.epochs;
-    const evalSums = (epoch + 1) % config.evalEvery === 0 || last ? evaluate(replica, data.test, config, epoch + 1) : null;
+    const evalSums = (epoch + 1) % config.evalEvery === 0 || last ? await evaluate(replica, data.test, config, epoch + 1) : null;
     const record: EpochRecord = {
       epoch: epoch + 1, step: globalStep,
       trainLoss: sums.loss / sums.examples, trainBase: sums.base / sums.examples, trainBonus: sums.bonus / sums.examples,
@@ -182,18 +182,18 @@ export async function train(config: TrainConfig, logger: Logger, signal?: AbortS
   };
   runDir.record({ type: 'summary', step: globalStep, ...summary, history: undefined });
   await runDir.flush();
-  model.dispose();
+  replica.dispose();
   return summary;
 }
 
 /** Test-set pass with running statistics; the bonus is reported, not added. */
-function evaluate(replica: Replica, test: { images: Uint8Array; labels: Uint8Array; count: number }, config: TrainConfig, epoch: number): EvalSums {
+async function evaluate(replica: Replica, test: { images: Uint8Array; labels: Uint8Array; count: number }, config: TrainConfig, epoch: number): Promise<EvalSums> {
   const sums = emptyEvalSums(config.confidenceEdges.length - 1);
   const x = new Float32Array(EVAL_BATCH_SIZE * SAMPLE_FLOATS);
   const all = Int32Array.from({ length: test.count }, (_, i) => i);
   for (const batch of new BatchIterator(all, { batchSize: EVAL_BATCH_SIZE })) {
     const { x: xs, labels } = prepareBatch(test, batch.indices, x, { augment: false, seed: 0, epoch: 0 });
-    replica.evaluateBatch(xs, labels, config.loss, epoch, config.confidenceEdges, sums);
+    await replica.evaluateBatch(xs, labels, config.loss, epoch, config.confidenceEdges, sums);
   }
   return sums;
 }
