@@ -42,7 +42,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--schedule <kind>', 'cosine | multistep | constant')
     .option('--warmup-epochs <x>', 'linear warm-up epochs')
     .option('--seed <n>', 'seed for init, data order, augmentation and synthetic data')
-    .option('--backend <name>', 'auto | tensorflow | wasm | cpu')
+    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (webgpu: GPUs through Dawn/Vulkan, docs/gpu.md)')
     .option('--no-augment', 'disable random crop + flip')
     .option('--run-dir <dir>', 'run directory (default runs/<experiment>)')
     .option('--checkpoint-dir <dir>', 'checkpoint directory (default <run-dir>/checkpoints)')

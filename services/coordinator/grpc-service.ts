@@ -68,7 +68,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
       const w = req.worker;
       if (w === null || w === undefined) throw new BadReportError('is required', 'worker', null);
       const workerId = c.register({
-        collectiveAddress: w.collectiveAddress, pod: w.pod, localIndex: w.localIndex, backend: w.backend,
+        collectiveAddress: w.collectiveAddress, pod: w.pod, localIndex: w.localIndex, backend: w.backend, device: w.device,
         joinToken: req.joinToken, configFingerprint: w.configFingerprint, trainExamples: w.trainExamples, testExamples: w.testExamples,
       });
       return { workerId, heartbeatIntervalMs: c.settings.heartbeatIntervalMs };

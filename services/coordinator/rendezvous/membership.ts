@@ -19,6 +19,8 @@ export interface WorkerDescriptor {
   readonly pod: string;
   readonly localIndex: number;
   readonly backend: string;
+  /** The worker's compute device (GPU adapter or `cpu`); older workers do not say. */
+  readonly device?: string;
 }
 
 export interface Member extends WorkerDescriptor {
