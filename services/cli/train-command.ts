@@ -58,6 +58,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--bucket-mb <mb>', 'all-reduce fusion bucket size')
     .option('--chunk-kb <kb>', 'all-reduce chunk size on the wire')
     .option('--allreduce-timeout-ms <ms>', 'how long an all-reduce waits for a silent peer before the step fails (default 30000)')
+    .option('--simulated-compute-ms <ms>', 'benchmarks: distributed workers skip the model and simulate this much device time per step, spread over the gradient buckets (bench:ddp)')
     .option('--on-nonfinite <policy>', 'NaN/Inf in a loss or gradient: skip the update on every rank, or stop the run (skip | stop; default stop)')
     .option('--no-report', 'do not write the HTML report (<run-dir>/report) at the end of the run')
     .option('--log-level <level>', 'pino log level', 'info');
