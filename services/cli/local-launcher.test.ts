@@ -92,6 +92,9 @@ test('kill -9 of a worker mid-epoch: restarted, it joins back; kill -9 mid-all-r
     assert.equal(s.workersLost, 2, context);
     assert.ok(s.restarts >= 2, context);
     assert.ok(s.secondsLost > 0, `seconds lost ${s.secondsLost}`);
+    // Evicted the moment the launcher saw them exit, not at the heartbeat deadline.
+    const lost = launcher.logs.filter((l) => l['msg'] === 'worker lost').map((l) => [l['localIndex'], l['why']]);
+    assert.deepEqual(lost, [[1, 'process exited (signal SIGKILL)'], [2, 'process exited (signal SIGKILL)']]);
     // The restarted worker 1 came back through a graceful join and finished the run with worker 0.
     assert.equal(workerPids(launcher, 1).length, 2, 'worker 1 was started twice');
     const metrics = await readMetrics(join(dir, 'metrics.jsonl'));
