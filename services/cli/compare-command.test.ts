@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics } from '../core/training/run-dir.js';
+import { ConfigError } from '../core/errors.js';
 import { lastJsonLine, runCli } from './cli-harness.js';
+import { parseLosses } from './compare-command.js';
 
 interface RunSummary {
   status: string;
@@ -76,14 +77,23 @@ test('compare: CE and EL on the same data, seed and workers; one report with bot
   assert.deepEqual((await readdir(join(dir, 'ce'))).includes('report'), false);
 });
 
-test('compare: bad --losses or a --loss exit 2 naming the value; nothing is written', async () => {
+test('--losses: at least two distinct presets; errors name the value', () => {
+  assert.deepEqual(parseLosses(undefined), ['ce', 'el']);
+  assert.deepEqual(parseLosses('ce, el-full,el'), ['ce', 'el-full', 'el']);
+  const cases: [string, RegExp][] = [
+    ['ce', /invalid losses: "ce" \(expected at least two distinct loss presets/],
+    ['ce,ce', /invalid losses: "ce,ce"/],
+    ['ce,', /invalid losses: "ce,"/],
+    ['ce,el-typo', /invalid losses: "el-typo"/],
+  ];
+  for (const [value, pattern] of cases) assert.throws(() => parseLosses(value), (e: unknown) => e instanceof ConfigError && pattern.test(e.message), value);
+});
+
+test('compare: bad flags exit 2 naming the value; nothing is written', async () => {
   const root = await mkdtemp(join(tmpdir(), 'compare-bad-'));
   const cases: [string[], RegExp][] = [
-    [['--losses', 'ce'], /invalid losses: "ce" \(expected at least two distinct loss presets/],
-    [['--losses', 'ce,ce'], /invalid losses: "ce,ce"/],
     [['--losses', 'ce,el-typo'], /invalid losses: "el-typo"/],
     [['--loss', 'el'], /invalid loss: "el" \(expected not to be used with compare/],
-    [['--max-restarts', '1'], /invalid max-restarts: "1" \(expected to be used with --workers/],
   ];
   for (const [flags, pattern] of cases) {
     const res = await runCli(['compare', '--data', 'synthetic', '--run-dir', join(root, 'r'), ...flags]);
