@@ -95,10 +95,12 @@ test('kill -9 of a worker mid-epoch: restarted, it joins back; kill -9 mid-all-r
     // Evicted the moment the launcher saw them exit, not at the heartbeat deadline.
     const lost = launcher.logs.filter((l) => l['msg'] === 'worker lost').map((l) => [l['localIndex'], l['why']]);
     assert.deepEqual(lost, [[1, 'process exited (signal SIGKILL)'], [2, 'process exited (signal SIGKILL)']]);
-    // The restarted worker 1 came back through a graceful join and finished the run with worker 0.
-    assert.equal(workerPids(launcher, 1).length, 2, 'worker 1 was started twice');
+    // The restarted worker 1 came back (through a graceful join, or the recovery round of worker 2's
+    // loss if that came first on a slow machine) and finished the run with worker 0.
+    const pids = workerPids(launcher, 1);
+    assert.equal(pids.length, 2, 'worker 1 was started twice');
+    assert.ok(launcher.logs.some((l) => l['msg'] === 'joined the ring' && l['pid'] === pids[1]), 'the restarted worker 1 joined the ring');
     const metrics = await readMetrics(join(dir, 'metrics.jsonl'));
-    assert.ok(metrics.some((m) => m.type === 'rendezvous' && m['reason'] === 'join'), 'the restarted worker joined the ring');
     assert.equal(s.workers, 2);
     for (const e of metrics.filter((m) => m.type === 'epoch')) assert.equal(e['replicasIdentical'], true, `epoch ${e['epoch']}`);
     assert.ok(s.testAccuracy >= LEARNED_ACCURACY_FLOOR, `test accuracy ${s.testAccuracy}: the recovered run learned (chance 0.1)`);

@@ -182,3 +182,24 @@ test('lowerMaxWorkers: a slot given up for good ends the first rendezvous\'s wai
   assert.throws(() => m.lowerMaxWorkers(0), RangeError);
   m.close();
 });
+
+test('a loss during a graceful round (a join) escalates it to a recovery: aborting, reason worker-lost', () => {
+  const rounds: RoundResult[] = [];
+  const m = membership({ minWorkers: 1, maxWorkers: 3, rendezvousGraceMs: 60_000 }, rounds);
+  const [a, b] = [0, 1, 2].map((i) => m.register(w('local', i, 10 + i))) as [string, string, string];
+  m.evictSlot('local', 2, 'process exited (code 1)');
+  m.arrive(a, 1, 4, 'peer-failure');
+  m.arrive(b, 1, 4, 'peer-failure');
+  assert.equal(m.generation, 2);
+  // Its replacement registers: a graceful round, the ring finishes its step first…
+  const back = m.register(w('local', 2, 22));
+  assert.deepEqual(m.pending, { reason: 'join', abort: false });
+  // …when another worker dies: now every member must abandon its step.
+  m.evictSlot('local', 1, 'process exited (signal SIGKILL)');
+  assert.deepEqual(m.pending, { reason: 'worker-lost', abort: true });
+  m.arrive(a, 2, 7, 'peer-failure');
+  assert.equal(m.generation, 3);
+  assert.equal(rounds.at(-1)!.reason, 'worker-lost');
+  assert.deepEqual(rounds.at(-1)!.ranks, [a, back]);
+  m.close();
+});

@@ -81,7 +81,7 @@ export interface MembershipOptions {
 }
 
 interface Round {
-  readonly reason: RoundReason;
+  reason: RoundReason;
   abort: boolean;
   readonly startedMs: number;
   readonly arrived: Map<string, number>;
@@ -210,14 +210,19 @@ export class Membership {
     this.maybeComplete();
   }
 
-  /** Open a round (no-op when one is open; `abort` escalates an open graceful round). */
+  /** Open a round (no-op when one is open; `abort` escalates an open graceful round, taking `reason`). */
   open(reason: RoundReason, abort: boolean): void {
     if (this.round === null) {
       const round: Round = { reason, abort, startedMs: this.now(), arrived: new Map(), suspects: new Map() };
       this.round = round;
       const timer = setTimeout(() => this.timeoutRound(round), this.options.rendezvousTimeoutMs);
       timer.unref();
-    } else if (abort) this.round.abort = true;
+    } else if (abort && !this.round.abort) {
+      // A failure during a graceful round (a join, a leave, a stop) makes it a recovery, and its
+      // reason says so: the run counts it in `restarts`, not as a resize.
+      this.round.abort = true;
+      this.round.reason = reason;
+    }
     this.notify();
   }
 
