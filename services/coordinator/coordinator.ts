@@ -273,6 +273,30 @@ export class Coordinator {
     return this.done;
   }
 
+  /**
+   * A supervisor (the local launcher) saw the process of slot `pod`/`localIndex` exit: evict it
+   * now rather than at the heartbeat deadline. A ranked worker counts as lost (`workersLost`) and
+   * opens an aborting round, as a missed heartbeat would. Returns whether it was a member.
+   */
+  workerExited(pod: string, localIndex: number, why: string): boolean {
+    if (this.settled) return false;
+    return this.membership.evictSlot(pod, localIndex, why);
+  }
+
+  /**
+   * End the run as failed with `err` (its message becomes the summary's `error`), e.g. when a
+   * supervisor has too few workers left to go on. Resolves with the summary.
+   */
+  async failRun(err: Error): Promise<CoordinatorSummary> {
+    if (!this.settled) this.fail(err);
+    return this.done;
+  }
+
+  /** Whether the run has ended or is stopping: a worker exiting now is no failure. */
+  get over(): boolean {
+    return this.settled || this.stopping;
+  }
+
   /** Stop waiters (shutdown path). */
   close(): void {
     this.membership.close();
