@@ -143,7 +143,7 @@ test('every PVC an example references is created by k8s/examples/checkpoint-pvcs
     const spec = d.object['spec'] as any;
     for (const claim of [spec.checkpoint?.pvc?.claimName, spec.dataset?.pvc?.claimName].filter((c) => c !== undefined)) assert.ok(claims.has(claim), `${objectLabel(d.object)} needs PVC ${claim}`);
     if (spec.workers.image !== undefined) assert.match(spec.workers.image, new RegExp(`^ghcr\\.io/encourage/encourage(-gpu)?:${chart.appVersion.replace(/\./g, '\\.')}$`));
-    if (spec.workers.gpusPerPod > 0) assert.match(spec.workers.image ?? '', /encourage-gpu:/, `${objectLabel(d.object)} uses GPUs: the CUDA image`);
+    if (spec.workers.gpusPerPod > 0) assert.match(spec.workers.image ?? '', /encourage-gpu:/, `${objectLabel(d.object)} uses GPUs: the GPU image`);
   }
 });
 
