@@ -92,20 +92,17 @@ export function resolveCollectiveOptions(base: CollectiveOptions, overrides: Par
 export const FLOW_CONTROL_WINDOW_BYTES = 32 * 1024 * 1024;
 
 /**
- * Largest HTTP/2 DATA frame a session accepts (SETTINGS_MAX_FRAME_SIZE), in bytes. The protocol
- * default, 16 KiB, makes Node deliver a 1 MiB chunk in 64 pieces, each a native → JavaScript
- * call; see docs/performance.md for the measured effect of larger frames.
- */
-export const MAX_FRAME_BYTES = 16 * 1024;
-
-/**
  * Node's per-session memory credit (`maxSessionMemory`, in MB). It counts data queued for
  * sending, and a session over it refuses new streams (ENHANCE_YOUR_CALM): a sender may hold a
  * whole bucket (up to MAX_BUCKET_MB) queued for its neighbour, plus the next bucket's pulls.
  */
 export const SESSION_MEMORY_MB = 4 * MAX_BUCKET_MB;
 
-/** SETTINGS every session of the data plane advertises, client and server alike. */
+/**
+ * SETTINGS every session of the data plane advertises, client and server alike. No larger
+ * SETTINGS_MAX_FRAME_SIZE: Node's HTTP/2 sends DATA frames of at most 16 KiB whatever the peer
+ * allows (measured; nghttp2's default read length), so a 1 MiB chunk arrives in 64 pieces anyway.
+ */
 export function http2SessionSettings(): http2.Settings {
-  return { initialWindowSize: FLOW_CONTROL_WINDOW_BYTES, maxFrameSize: MAX_FRAME_BYTES, enablePush: false };
+  return { initialWindowSize: FLOW_CONTROL_WINDOW_BYTES, enablePush: false };
 }

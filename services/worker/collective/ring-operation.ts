@@ -143,10 +143,12 @@ export abstract class RingOperation implements OperationHandler {
   }
 
   /**
-   * Send `length` elements of `source` starting at element `start` as they lie (zero-copy: only a
-   * small head is built). The caller's buffer must not change there until the operation settles,
-   * which it cannot before the write completed; nothing the ring writes later overlaps a region
-   * this rank has sent in the same operation (see the ring schedule in ring-layout.ts).
+   * Send `length` float32 elements of `source` from element `start` where they lie (zero-copy:
+   * only a small head is built). Safe because nothing writes that region before the socket has
+   * taken the bytes: the caller gets the buffer back only once the operation settled, which waits
+   * for every write (also after a failure, see OperationChannel.close); within the operation, the
+   * only later write to a region sent is the reduced segment coming back round the ring, which
+   * cannot arrive before the neighbours received — and this rank's socket took — what was sent.
    */
   protected sendFrom(source: Float32Array, start: number, phase: number, ringStep: number, chunkIndex: number, offset: number, length: number): void {
     const body = Buffer.from(source.buffer, source.byteOffset + start * 4, length * 4);
