@@ -23,7 +23,7 @@ export type AllreduceWireDtype = Exclude<AllreduceDtypeSetting, 'auto'>;
 export const DEFAULT_ALLREDUCE_DTYPE: AllreduceDtypeSetting = 'auto';
 /** What `auto` gives a ring whose ranks all compute on GPUs. */
 export const GPU_RING_WIRE_DTYPE: AllreduceWireDtype = 'float16';
-/** What `auto` gives a ring with any CPU (cpu, wasm, TensorFlow-on-CPU) rank. */
+/** What `auto` gives a ring with any CPU (cpu, wasm, TensorFlow on CPU, WebGPU on a software adapter) rank. */
 export const CPU_RING_WIRE_DTYPE: AllreduceWireDtype = 'float32';
 
 /**
