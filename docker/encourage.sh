@@ -6,4 +6,4 @@
 # directly, so the flags are set here. The glibc malloc settings (TUNED_WORKER_ENV) are ENV
 # lines of the Dockerfiles: glibc reads them when the process starts.
 # ENCOURAGE_HOME (default /app) is where dist/ lives.
-exec node --single-threaded-gc --max-semi-space-size=64 "${ENCOURAGE_HOME:-/app}/dist/services/cli/main.js" "$@"
+exec node --single-threaded-gc --max-semi-space-size=64 --initial-old-space-size=128 "${ENCOURAGE_HOME:-/app}/dist/services/cli/main.js" "$@"

@@ -16,6 +16,7 @@ import { BadReportError, JoinRejectedError, NonFiniteError, RunOverError, Starve
 import { joinTokenMatches } from './join-token.js';
 import { epochSamplesFor, epochStart, planEpoch, type RankPlan } from './planner/epoch-planner.js';
 import { Membership, type AssignmentView, type RoundReason, type RoundResult, type WorkerDescriptor } from './rendezvous/membership.js';
+import { resolveAllreduceDtype, type AllreduceWireDtype } from '../core/training/allreduce-dtype.js';
 import type { EpochAccount } from './run/run-ledger.js';
 import { RunState, type EvalSumsReport, type ResumePoint, type RunCounters, type StepSums } from './run/run-state.js';
 
@@ -44,6 +45,8 @@ export interface CoordinatorSummary extends RunSummary, RunCounters {
 /** What WaitAssignment answers: the ring plus where and how training resumes. */
 export interface FullAssignment extends AssignmentView, Partial<ResumePoint> {
   readonly stop: boolean;
+  /** Wire format of this generation's all-reduce ('' before the ring formed). */
+  readonly allreduceDtype: AllreduceWireDtype | '';
 }
 
 /** How long the coordinator waits for the rank that found a NaN/Inf to say where. */
@@ -57,7 +60,7 @@ export class Coordinator {
   readonly runDir: RunDir;
   private run: RunState | null = null;
   private dataset: { train: number; test: number } | null = null;
-  private resumePoint: (ResumePoint & { generation: number; stop: boolean }) | null = null;
+  private resumePoint: (ResumePoint & { generation: number; stop: boolean; allreduceDtype: AllreduceWireDtype }) | null = null;
   private resumed: { step: number; meta: TrainCheckpointMeta } | null = null;
   private stopping = false;
   private failure: Error | null = null;
@@ -130,7 +133,7 @@ export class Coordinator {
     const id = this.membership.register(input);
     this.backend = input.backend;
     if (input.device !== undefined && input.device !== '') this.devices.add(input.device);
-    this.logger.info({ workerId: id, pod: input.pod, localIndex: input.localIndex, address: input.collectiveAddress }, 'worker registered');
+    this.logger.info({ workerId: id, pod: input.pod, localIndex: input.localIndex, address: input.collectiveAddress, backend: input.backend, gpu: input.gpu === true }, 'worker registered');
     return id;
   }
 
@@ -142,15 +145,19 @@ export class Coordinator {
     this.membership.arrive(workerId, known, appliedStep, reason, suspect);
     const view = await this.membership.waitForAssignment(workerId, known, timeoutMs);
     const r = this.resumePoint;
-    if (!view.assigned || r === null || r.generation !== view.generation) return { ...view, stop: false };
-    return { ...view, start: r.start, stateSourceRank: r.stateSourceRank, restoreFromCheckpoint: r.restoreFromCheckpoint, stop: r.stop };
+    if (!view.assigned || r === null || r.generation !== view.generation) return { ...view, stop: false, allreduceDtype: '' };
+    return { ...view, start: r.start, stateSourceRank: r.stateSourceRank, restoreFromCheckpoint: r.restoreFromCheckpoint, stop: r.stop, allreduceDtype: r.allreduceDtype };
   }
 
   private onRound(result: RoundResult): void {
     const run = this.ensureRun(result.ranks.length);
     const applied = result.ranks.map((id) => result.applied.get(id) ?? -1);
     const resume = run.beginGeneration(result.generation, result.reason, applied);
-    this.resumePoint = { ...resume, generation: result.generation, stop: this.stopping };
+    // One wire format per ring, decided here where every rank's device is known.
+    const gpus = result.ranks.map((id) => this.membership.member(id).gpu === true);
+    const allreduceDtype = resolveAllreduceDtype(this.config.allreduce.dtype, gpus);
+    this.logger.info({ generation: result.generation, allreduceDtype, setting: this.config.allreduce.dtype, gpuRanks: gpus.filter(Boolean).length, ranks: gpus.length }, 'all-reduce wire format');
+    this.resumePoint = { ...resume, generation: result.generation, stop: this.stopping, allreduceDtype };
   }
 
   private ensureRun(worldSize: number): RunState {

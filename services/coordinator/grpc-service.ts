@@ -68,7 +68,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
       const w = req.worker;
       if (w === null || w === undefined) throw new BadReportError('is required', 'worker', null);
       const workerId = c.register({
-        collectiveAddress: w.collectiveAddress, pod: w.pod, localIndex: w.localIndex, backend: w.backend, device: w.device,
+        collectiveAddress: w.collectiveAddress, pod: w.pod, localIndex: w.localIndex, backend: w.backend, device: w.device, gpu: w.gpu,
         joinToken: req.joinToken, configFingerprint: w.configFingerprint, trainExamples: w.trainExamples, testExamples: w.testExamples,
       });
       return { workerId, heartbeatIntervalMs: c.settings.heartbeatIntervalMs };
@@ -80,7 +80,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
       return {
         generation: v.generation, assigned: v.assigned, rank: v.rank, worldSize: v.worldSize, ring: [...v.ring], finished: v.finished,
         startEpoch: v.start?.epoch ?? 0, startStep: v.start?.step ?? 0, startPosition: v.start?.position ?? 0,
-        stateSourceRank: v.stateSourceRank ?? -1, restoreFromCheckpoint: v.restoreFromCheckpoint ?? false, stop: v.stop,
+        stateSourceRank: v.stateSourceRank ?? -1, restoreFromCheckpoint: v.restoreFromCheckpoint ?? false, stop: v.stop, allreduceDtype: v.allreduceDtype,
       };
     }),
     Heartbeat: unary('Heartbeat', logger, (req) => c.heartbeat(req.workerId)),

@@ -30,6 +30,8 @@ export interface TlsSettings {
 /** The loaded PEM material, with credentials factories. */
 export interface TlsMaterial {
   readonly settings: TlsSettings;
+  /** The PEM contents, for transports that are not grpc-js (the collective's lean data path). */
+  readonly pem: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer };
   serverCredentials(): grpc.ServerCredentials;
   channelCredentials(): grpc.ChannelCredentials;
   /** Channel options that go with channelCredentials (the server-name override). */
@@ -140,6 +142,7 @@ export function loadTls(settings: TlsSettings | null): TlsMaterial | null {
   const key = readPem('tlsKey', settings.keyFile, 'PRIVATE KEY-----');
   return {
     settings,
+    pem: { ca, cert, key },
     serverCredentials: () => grpc.ServerCredentials.createSsl(settings.mutual ? ca : null, [{ cert_chain: cert, private_key: key }], settings.mutual),
     channelCredentials: () => grpc.credentials.createSsl(ca, key, cert),
     channelOptions: () => (settings.serverName === null ? {} : { 'grpc.ssl_target_name_override': settings.serverName, 'grpc.default_authority': settings.serverName }),

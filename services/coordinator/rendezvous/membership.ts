@@ -21,6 +21,8 @@ export interface WorkerDescriptor {
   readonly backend: string;
   /** The worker's compute device (GPU adapter or `cpu`); older workers do not say. */
   readonly device?: string;
+  /** Whether it computes on GPU hardware (absent: no); decides `allreduce.dtype: auto`. */
+  readonly gpu?: boolean;
 }
 
 export interface Member extends WorkerDescriptor {

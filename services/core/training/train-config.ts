@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import { parseLossOptions, type LossOptions } from '../loss/index.js';
 import { DEFAULT_CONFIDENCE_EDGES, DEFAULT_HIGH_CONFIDENCE_THRESHOLD, validateEdges } from './confidence.js';
+import { DEFAULT_ALLREDUCE_DTYPE, parseAllreduceDtype, type AllreduceDtypeSetting } from './allreduce-dtype.js';
 import { LR_SCHEDULES, type LrScheduleKind } from './lr-schedule.js';
 import { BACKEND_REQUESTS, MODEL_NAMES, type BackendRequest, type ModelName } from './names.js';
 
@@ -24,8 +25,8 @@ export const DEFAULT_SYNTHETIC_TEST_IMAGES = 2_000;
 /** Every how many steps the high/low-confidence parameter-gradient norms are sampled. */
 export const DEFAULT_PARAM_GRAD_EVERY_STEPS = 50;
 export const DEFAULT_CHECKPOINTS_KEPT = 3;
-/** Gradient all-reduce defaults (measured: docs/performance.md "All-reduce"). */
-export const DEFAULT_ALLREDUCE_DTYPE = 'float32';
+/** Gradient all-reduce defaults (measured: docs/performance.md "All-reduce"); the dtype's is in allreduce-dtype.ts. */
+export { DEFAULT_ALLREDUCE_DTYPE } from './allreduce-dtype.js';
 export const DEFAULT_BUCKET_MB = 64;
 export const DEFAULT_CHUNK_KB = 1024;
 /** Where runs go when `--run-dir` is not given (`ENCOURAGE_RUNS_DIR` overrides). */
@@ -69,8 +70,11 @@ export interface TrainConfig {
   readonly paramGradEverySteps: number;
   /** Stop each epoch after this many steps (0: the whole shard) — for smoke tests and benchmarks. */
   readonly maxStepsPerEpoch: number;
-  /** Wire format and fusion of the gradient all-reduce (distributed runs). */
-  readonly allreduce: { readonly dtype: 'float32' | 'float16'; readonly bucketMb: number; readonly chunkKb: number; readonly timeoutMs: number };
+  /**
+   * Wire format and fusion of the gradient all-reduce (distributed runs). `dtype: auto` is
+   * resolved per ring by the coordinator (allreduce-dtype.ts).
+   */
+  readonly allreduce: { readonly dtype: AllreduceDtypeSetting; readonly bucketMb: number; readonly chunkKb: number; readonly timeoutMs: number };
   /** What to do when a rank's loss or gradient is NaN/Inf: skip the update on every rank, or stop the run. */
   readonly onNonfinite: 'skip' | 'stop';
   /**
@@ -177,8 +181,7 @@ export function parseTrainConfig(raw: Record<string, unknown>, env: NodeJS.Proce
 function parseAllreduce(raw: Record<string, unknown>): TrainConfig['allreduce'] {
   const nested = (raw['allreduce'] ?? {}) as Record<string, unknown>;
   const flat = { dtype: raw['allreduceDtype'] ?? nested['dtype'], bucketMb: raw['bucketMb'] ?? nested['bucketMb'], chunkKb: raw['chunkKb'] ?? nested['chunkKb'], timeoutMs: raw['allreduceTimeoutMs'] ?? nested['timeoutMs'] };
-  const dtype = flat.dtype ?? DEFAULT_ALLREDUCE_DTYPE;
-  if (dtype !== 'float32' && dtype !== 'float16') throw new ConfigError('allreduceDtype', dtype, "'float32' or 'float16'");
+  const dtype = parseAllreduceDtype(flat.dtype ?? DEFAULT_ALLREDUCE_DTYPE);
   return {
     dtype,
     bucketMb: num({ bucketMb: flat.bucketMb }, 'bucketMb', DEFAULT_BUCKET_MB, (x) => x > 0 && x <= 1024, 'a number in (0, 1024]'),

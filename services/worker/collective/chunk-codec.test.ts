@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadCollectiveProto } from '../../core/proto/proto-loader.js';
 import { BufferPool } from './buffer-pool.js';
-import { allocateChunk, checksumOf, decodeChunk, sealChunk, type OutgoingHeader } from './chunk-codec.js';
+import { allocateChunk, checksumOf, chunkHead, decodeChunk, sealChunk, type OutgoingHeader } from './chunk-codec.js';
 
 const header = (over: Partial<OutgoingHeader> = {}): OutgoingHeader => ({
   generation: 3,
@@ -108,4 +108,20 @@ test('pooled message buffers are reused once released, and bounded', () => {
   const buffers = [pool.acquire(10), pool.acquire(10), pool.acquire(10)];
   for (const b of buffers) pool.release(b);
   assert.equal([pool.acquire(10), pool.acquire(10), pool.acquire(10)].filter((b) => buffers.includes(b)).length, 2, 'at most maxPerClass kept');
+});
+
+test('a head written for a payload sent where it lies forms, with that payload, the very frame allocateChunk builds', () => {
+  for (const length of [0, 1, 3, 1000]) {
+    for (const withChecksum of [false, true]) {
+      const h = header({ length });
+      const values = Float32Array.from({ length }, (_, i) => Math.sin(i));
+      const whole = allocateChunk(h, length * 4, withChecksum);
+      whole.payload.set(new Uint8Array(values.buffer));
+      sealChunk(whole);
+      const payload = new Uint8Array(values.buffer);
+      const head = chunkHead(h, payload, withChecksum);
+      assert.deepEqual(Buffer.concat([head, payload]), whole.frame, `length ${length}, checksum ${withChecksum}`);
+      assert.equal(whole.frame.readUInt32BE(1), whole.message.length, 'the gRPC prefix carries the message length');
+    }
+  }
 });

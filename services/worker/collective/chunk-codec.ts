@@ -8,13 +8,19 @@
  * so that it can be read as a Float32Array in place. The bytes are a valid TensorChunk message:
  * chunk-codec.test.ts decodes them with protobufjs and decodes protobufjs' output with this.
  *
- * Alignment: grpc-js hands the deserializer `frame.subarray(5)` of a freshly allocated frame
- * (5-byte gRPC prefix), so the tensor is 4-byte aligned when 5 + (bytes before it) ≡ 0 (mod 4);
- * the optional `padding` field (14) is sized to make that true. A misaligned payload from some
- * other sender is copied once instead.
+ * Alignment: a receiver reassembles each message behind its 5-byte gRPC prefix (our own reader,
+ * grpc-framing.ts, does so in a pooled buffer; grpc-js hands its deserializer `frame.subarray(5)`
+ * of a fresh one), so the tensor is 4-byte aligned when 5 + (bytes before it) ≡ 0 (mod 4); the
+ * optional `padding` field (14) is sized to make that true. A misaligned payload from some other
+ * sender is copied once instead.
+ *
+ * The sender builds the whole length-prefixed frame in one pooled buffer ([prefix][message]), so
+ * the lean server writes it to the HTTP/2 stream as it is: Node hands the bytes of a DATA frame
+ * to the socket without copying them, and nothing is framed or copied in JavaScript.
  */
 import { crc32 } from 'node:zlib';
 import type { BufferPool } from './buffer-pool.js';
+import { GRPC_PREFIX_BYTES, writeGrpcPrefix } from './grpc-framing.js';
 
 /** `WireDtype` values of the proto. */
 export const WireDtypeCode = { float32: 1, float16: 2 } as const;
@@ -58,15 +64,17 @@ type VarintField = Exclude<keyof ChunkHeader, 'checksum'>;
 /** What a sender provides: every integer field (the checksum is computed from the data). */
 export type OutgoingHeader = Pick<ChunkHeader, VarintField>;
 
-/** A chunk being built: fill `payload`, then {@link sealChunk}, then send `message`. */
+/** A chunk being built: fill `payload`, then {@link sealChunk}, then send `frame` (or `message`). */
 export interface OutgoingChunk {
   /** The complete serialized TensorChunk. */
   readonly message: Buffer;
+  /** `message` behind its 5-byte gRPC prefix (written by {@link sealChunk}): what goes on the wire. */
+  readonly frame: Buffer;
   /** The tensor bytes inside `message`, 4-byte aligned in its ArrayBuffer. */
   readonly payload: Uint8Array;
   /** Offset of the fixed32 checksum in `message`, or -1 without checksum. */
   readonly checksumAt: number;
-  /** The ArrayBuffer holding `message` (to give back to the pool once grpc-js copied it). */
+  /** The ArrayBuffer holding `frame` (to give back to the pool once its write completed). */
   readonly arrayBuffer: ArrayBuffer;
 }
 
@@ -99,8 +107,6 @@ const VARINT_FIELDS: ReadonlyArray<readonly [number, VarintField]> = [
   [11, 'length'],
   [13, 'totalLength'],
 ];
-/** gRPC length-prefixed message header: 1 compression flag byte + 4 length bytes. */
-const GRPC_FRAME_PREFIX_BYTES = 5;
 
 function varintSize(value: number): number {
   let size = 1;
@@ -120,11 +126,16 @@ function writeVarint(buf: Uint8Array, at: number, value: number): number {
   return at;
 }
 
-/**
- * Allocate a TensorChunk message with room for `payloadBytes` of tensor data. Zero-valued
- * header fields are omitted, as proto3 encoders do.
- */
-export function allocateChunk(header: OutgoingHeader, payloadBytes: number, withChecksum: boolean, pool?: BufferPool): OutgoingChunk {
+/** Byte layout of a chunk's head (everything before the payload), computed once per chunk. */
+interface HeadLayout {
+  readonly headerBytes: number;
+  /** Total size of the padding field (0, or 2..5 bytes). */
+  readonly paddingField: number;
+  /** Bytes of the message before the payload (header, padding, data tag and length). */
+  readonly payloadAt: number;
+}
+
+function headLayout(header: OutgoingHeader, payloadBytes: number, withChecksum: boolean): HeadLayout {
   let headerBytes = withChecksum ? 5 : 0;
   for (const [, key] of VARINT_FIELDS) {
     const value = header[key];
@@ -132,14 +143,20 @@ export function allocateChunk(header: OutgoingHeader, payloadBytes: number, with
   }
   const dataPrefix = 1 + varintSize(payloadBytes);
   // Choose the padding field's total size (0, or 2..5 bytes) so that the payload starts at a
-  // multiple of 4 once grpc-js prepends its 5-byte prefix.
-  const residue = (GRPC_FRAME_PREFIX_BYTES + headerBytes + dataPrefix) % 4;
+  // multiple of 4 behind the 5-byte gRPC prefix.
+  const residue = (GRPC_PREFIX_BYTES + headerBytes + dataPrefix) % 4;
   const paddingField = residue === 0 ? 0 : 4 - residue === 1 ? 5 : 4 - residue;
-  const payloadAt = headerBytes + paddingField + dataPrefix;
-  // The ArrayBuffer starts one byte before the message, so the payload is also aligned in the
-  // sender's buffer (payloadAt ≡ 3 mod 4) and can be written through a Uint16Array/Float32Array.
-  const arrayBuffer = pool === undefined ? new ArrayBuffer(1 + payloadAt + payloadBytes) : pool.acquire(1 + payloadAt + payloadBytes);
-  const message = Buffer.from(arrayBuffer, 1, payloadAt + payloadBytes);
+  return { headerBytes, paddingField, payloadAt: headerBytes + paddingField + dataPrefix };
+}
+
+/**
+ * Write the gRPC prefix and the message up to the payload into `frame` (which starts with the
+ * prefix). Zero-valued header fields are omitted, as proto3 encoders do. Returns the offset of the
+ * fixed32 checksum within the message, or -1.
+ */
+function writeHead(frame: Buffer, header: OutgoingHeader, payloadBytes: number, withChecksum: boolean, layout: HeadLayout): number {
+  writeGrpcPrefix(frame, layout.payloadAt + payloadBytes);
+  const message = frame.subarray(GRPC_PREFIX_BYTES);
   let at = 0;
   let checksumAt = -1;
   for (const [field, key] of VARINT_FIELDS) {
@@ -158,20 +175,51 @@ export function allocateChunk(header: OutgoingHeader, payloadBytes: number, with
     checksumAt = at;
     at += 4;
   }
-  if (paddingField > 0) {
+  if (layout.paddingField > 0) {
     message[at++] = TAG_PADDING;
-    message[at++] = paddingField - 2;
-    message.fill(0, at, at + paddingField - 2);
-    at += paddingField - 2;
+    message[at++] = layout.paddingField - 2;
+    message.fill(0, at, at + layout.paddingField - 2);
+    at += layout.paddingField - 2;
   }
   message[at++] = TAG_DATA;
-  at = writeVarint(message, at, payloadBytes);
-  return { message, payload: new Uint8Array(arrayBuffer, 1 + at, payloadBytes), checksumAt, arrayBuffer };
+  writeVarint(message, at, payloadBytes);
+  return checksumAt;
+}
+
+/**
+ * Allocate a TensorChunk frame with room for `payloadBytes` of tensor data, for payloads that are
+ * computed into the message (a partial sum, float16 encoding): fill `payload`, then
+ * {@link sealChunk}.
+ */
+export function allocateChunk(header: OutgoingHeader, payloadBytes: number, withChecksum: boolean, pool?: BufferPool): OutgoingChunk {
+  const layout = headLayout(header, payloadBytes, withChecksum);
+  // The ArrayBuffer holds the gRPC prefix and then the message, so the payload is aligned in the
+  // sender's buffer exactly as in the receiver's and can be written through a Float32Array.
+  const frameBytes = GRPC_PREFIX_BYTES + layout.payloadAt + payloadBytes;
+  const arrayBuffer = pool === undefined ? new ArrayBuffer(frameBytes) : pool.acquire(frameBytes);
+  const frame = Buffer.from(arrayBuffer, 0, frameBytes);
+  const checksumAt = writeHead(frame, header, payloadBytes, withChecksum, layout);
+  const payloadStart = GRPC_PREFIX_BYTES + layout.payloadAt;
+  return { message: frame.subarray(GRPC_PREFIX_BYTES), frame, payload: new Uint8Array(arrayBuffer, payloadStart, payloadBytes), checksumAt, arrayBuffer };
 }
 
 /** Fill in the checksum of a chunk whose payload has been written (no-op without checksum). */
 export function sealChunk(chunk: OutgoingChunk): void {
   if (chunk.checksumAt >= 0) chunk.message.writeUInt32LE(crc32(chunk.payload) >>> 0, chunk.checksumAt);
+}
+
+/**
+ * The head of a chunk whose payload is sent from where it already lies (the caller's gradient
+ * buffer): the gRPC prefix and every message byte before the payload, in a small buffer of its
+ * own (Node's shared slab: no allocation of its own). Written to the stream right before the
+ * payload, the two form one frame; the receiver cannot tell it from an {@link allocateChunk} one.
+ */
+export function chunkHead(header: OutgoingHeader, payload: Uint8Array, withChecksum: boolean): Buffer {
+  const layout = headLayout(header, payload.byteLength, withChecksum);
+  const head = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + layout.payloadAt);
+  const checksumAt = writeHead(head, header, payload.byteLength, withChecksum, layout);
+  if (checksumAt >= 0) head.writeUInt32LE(crc32(payload) >>> 0, GRPC_PREFIX_BYTES + checksumAt);
+  return head;
 }
 
 /** CRC-32 of received tensor bytes, to compare with `header.checksum`. */

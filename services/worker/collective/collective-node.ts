@@ -9,15 +9,16 @@
  * NCCL/Gloo/Horovod contract); a reconfiguration fails every pending operation of the old
  * generation at once.
  */
-import { Server } from '@grpc/grpc-js';
-import { serverCredentials, type TlsMaterial } from '../../core/tls.js';
+import type { TlsMaterial } from '../../core/tls.js';
 import { ConfigError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logging.js';
 import { CollectiveStateError, GenerationChangedError } from './collective-errors.js';
-import { DEFAULT_COLLECTIVE_OPTIONS, resolveCollectiveOptions, serverOptions, type CollectiveCallOptions, type CollectiveOptions } from './collective-options.js';
-import { addCollectiveService } from './collective-service.js';
+import { DEFAULT_COLLECTIVE_OPTIONS, resolveCollectiveOptions, type CollectiveCallOptions, type CollectiveOptions } from './collective-options.js';
+import { pullHandler } from './collective-service.js';
+import { LeanCollectiveServer } from './lean-server.js';
 import { BufferPool } from './buffer-pool.js';
 import { OperationChannel, type OperationHandler, type RingPosition } from './operation-channel.js';
+import { OperationQueue } from './operation-queue.js';
 import { Outbox } from './outbox.js';
 import { PeerLink } from './peer-link.js';
 import { allReduce, type RingTransport } from './ring-allreduce.js';
@@ -66,9 +67,10 @@ export class CollectiveNode {
   private closed = false;
   private readonly transport: RingTransport;
   private readonly pool = new BufferPool();
+  private readonly queue = new OperationQueue();
 
   private constructor(
-    private readonly server: Server,
+    private readonly server: LeanCollectiveServer,
     readonly host: string,
     /** The bound port (the ephemeral one when 0 was requested). */
     readonly port: number,
@@ -85,6 +87,7 @@ export class CollectiveNode {
       position: () => this.position(),
       reserveSequences: (count) => this.reserveSequences(count),
       pool: this.pool,
+      queue: this.queue,
       openChannel: (init, handler) => this.openChannel(init, handler),
     };
   }
@@ -105,13 +108,8 @@ export class CollectiveNode {
     const defaults = resolveCollectiveOptions(DEFAULT_COLLECTIVE_OPTIONS, options.defaults ?? {});
     const logger = options.logger ?? silentLogger;
     const outbox = new Outbox({ parkTimeoutMs: defaults.timeoutMs, maxParked: MAX_PARKED_REQUESTS, logger });
-    const server = new Server(serverOptions());
-    addCollectiveService(server, outbox);
-    const hostPart = host.includes(':') ? `[${host}]` : host;
-    const boundPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${hostPart}:${port}`, serverCredentials(options.tls ?? null), (error, bound) => (error ? reject(error) : resolve(bound)));
-    });
-    const node = new CollectiveNode(server, host, boundPort, logger, defaults, connections, outbox, options.tls ?? null);
+    const server = await LeanCollectiveServer.start({ host, port, tls: options.tls ?? null, logger, onPull: pullHandler(outbox) });
+    const node = new CollectiveNode(server, host, server.port, logger, defaults, connections, outbox, options.tls ?? null);
     if (options.membership !== undefined) node.reconfigure(options.membership);
     logger.info({ address: node.address }, 'collective: serving');
     return node;
@@ -131,6 +129,16 @@ export class CollectiveNode {
     return this.membershipValue;
   }
 
+  /** Collective operations running and waiting for their turn on this node (diagnostics, tests). */
+  get operations(): { readonly inFlight: number; readonly queued: number } {
+    return { inFlight: this.queue.inFlight, queued: this.queue.queued };
+  }
+
+  /** Pull requests waiting for their operation to start here (diagnostics, tests). */
+  get parkedPulls(): number {
+    return this.outbox.parkedCount;
+  }
+
   /**
    * Adopt a new membership. Pending operations of the old generation fail at once with
    * GenerationChangedError; streams already waiting for the new generation are kept.
@@ -148,6 +156,8 @@ export class CollectiveNode {
       throw new ConfigError('membership.generation', generation, `an integer greater than ${previous?.generation ?? -1}`);
     }
     for (const channel of [...this.channels]) channel.failPending(new GenerationChangedError(channel.operation, generation));
+    // Operations of the old generation that never started fail now instead of at their turn.
+    this.queue.drop((queued) => (queued.operation.generation < generation ? new GenerationChangedError(queued.operation, generation) : undefined));
     this.membershipValue = { rank, worldSize, peers: [...peers], generation };
     this.nextSequence = 0;
     this.outbox.setGeneration(generation);
@@ -156,7 +166,7 @@ export class CollectiveNode {
     const left = peers[leftRank]!;
     if (this.link === undefined || this.link.address !== left || this.link.rank !== leftRank) {
       this.link?.close();
-      this.link = new PeerLink(leftRank, left, this.connectionsPerPeer, this.tls);
+      this.link = new PeerLink(leftRank, left, this.connectionsPerPeer, this.tls, this.pool);
     }
     this.logger.info({ rank, worldSize, generation, left }, 'collective: reconfigured');
   }
@@ -192,6 +202,7 @@ export class CollectiveNode {
   resetMembership(error: Error): void {
     this.assertOpen();
     for (const channel of [...this.channels]) channel.failPending(error);
+    this.queue.drop(() => error);
     this.link?.close();
     this.link = undefined;
     this.membershipValue = undefined;
@@ -203,6 +214,7 @@ export class CollectiveNode {
    */
   abortPending(error: Error): void {
     for (const channel of [...this.channels]) channel.failPending(error);
+    this.queue.drop(() => error);
   }
 
   /**
@@ -214,18 +226,9 @@ export class CollectiveNode {
     this.closed = true;
     const error = new CollectiveStateError('collective node closed');
     for (const channel of [...this.channels]) channel.failPending(error);
+    this.queue.drop(() => error);
     this.outbox.close(error);
-    const graceMs = options.graceMs ?? DEFAULT_CLOSE_GRACE_MS;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await this.server.close(options.graceMs ?? DEFAULT_CLOSE_GRACE_MS);
     this.channels.clear();
     this.link?.close();
     this.pool.clear();

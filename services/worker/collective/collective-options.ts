@@ -1,8 +1,8 @@
 /**
  * Options of the collectives, their defaults (chosen by measurement, see docs/performance.md
- * "## All-reduce") and validation, plus the gRPC channel/server options of the data plane.
+ * "## All-reduce") and validation, plus the HTTP/2 settings and message limits of the data plane.
  */
-import type { ChannelOptions } from '@grpc/grpc-js';
+import type http2 from 'node:http2';
 import { ConfigError } from '../../core/errors.js';
 import type { WireDtype } from './chunk-codec.js';
 
@@ -92,31 +92,17 @@ export function resolveCollectiveOptions(base: CollectiveOptions, overrides: Par
 export const FLOW_CONTROL_WINDOW_BYTES = 32 * 1024 * 1024;
 
 /**
- * Options of the channels a node opens to its left neighbour. `use_local_subchannel_pool`
- * gives each channel its own subchannel, hence its own TCP connection, even to the same address:
- * grpc-js otherwise shares one HTTP/2 connection between all channels with equal options.
+ * Node's per-session memory credit (`maxSessionMemory`, in MB). It counts data queued for
+ * sending, and a session over it refuses new streams (ENHANCE_YOUR_CALM): a sender may hold a
+ * whole bucket (up to MAX_BUCKET_MB) queued for its neighbour, plus the next bucket's pulls.
  */
-export function clientChannelOptions(connectionIndex: number): ChannelOptions {
-  return {
-    'grpc.max_send_message_length': MAX_REQUEST_MESSAGE_BYTES,
-    'grpc.max_receive_message_length': MAX_CHUNK_MESSAGE_BYTES,
-    'grpc.use_local_subchannel_pool': 1,
-    // Retries would make grpc-js buffer (and possibly replay) calls; a collective is never
-    // retried transparently: the generation protocol handles failures.
-    'grpc.enable_retries': 0,
-    // The chunks flow server → client, so this window is the one that paces them.
-    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
-    'grpc.initial_reconnect_backoff_ms': 100,
-    'grpc.max_reconnect_backoff_ms': 1000,
-    // Distinct option values per connection, so channels never collapse onto one connection.
-    'encourage.connection_index': connectionIndex,
-  };
-}
+export const SESSION_MEMORY_MB = 4 * MAX_BUCKET_MB;
 
-/** Options of a node's gRPC server. */
-export function serverOptions(): ChannelOptions {
-  return {
-    'grpc.max_receive_message_length': MAX_REQUEST_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_CHUNK_MESSAGE_BYTES,
-  };
+/**
+ * SETTINGS every session of the data plane advertises, client and server alike. No larger
+ * SETTINGS_MAX_FRAME_SIZE: Node's HTTP/2 sends DATA frames of at most 16 KiB whatever the peer
+ * allows (measured; nghttp2's default read length), so a 1 MiB chunk arrives in 64 pieces anyway.
+ */
+export function http2SessionSettings(): http2.Settings {
+  return { initialWindowSize: FLOW_CONTROL_WINDOW_BYTES, enablePush: false };
 }

@@ -1,22 +1,25 @@
 /**
  * The `encourage.v1.Collective` service on the wire: the method definition from
  * collective.proto (loaded with the project's proto loader), with the TensorChunk response
- * (de)serializers replaced by the copy-avoiding codec of chunk-codec.ts. The PullRequest keeps
- * the protobufjs (de)serializers: it is a few dozen bytes once per lane; bytes that do not
- * decode are rejected with INVALID_ARGUMENT (a request larger than MAX_REQUEST_MESSAGE_BYTES
- * never gets here: grpc-js answers RESOURCE_EXHAUSTED).
+ * (de)serializers replaced by the copy-avoiding codec of chunk-codec.ts, and the handler that the
+ * lean server (lean-server.ts) runs for every call. The definition is also what a stock grpc-js
+ * client calls the service with (the tests and the rogue-client checks do). The PullRequest keeps
+ * the protobufjs (de)serializers: it is a few dozen bytes once per lane; bytes that do not decode
+ * are rejected with INVALID_ARGUMENT (a request larger than MAX_REQUEST_MESSAGE_BYTES never gets
+ * here: the server answers RESOURCE_EXHAUSTED).
  */
-import type { MethodDefinition, Server, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { loadCollectiveProto } from '../../core/proto/proto-loader.js';
 import type { PullRequest, PullRequest__Output } from '../../core/proto/generated/encourage/v1/PullRequest.js';
 import { decodeChunk, type DecodedChunk } from './chunk-codec.js';
 import type { Outbox } from './outbox.js';
 import { ChunkRejectedError } from './collective-errors.js';
-import { failCall, OutgoingLane } from './outgoing-lane.js';
+import { failResponder, OutgoingLane } from './outgoing-lane.js';
+import type { PullHandler } from './lean-server.js';
 
 /**
- * Server-side response type is an already serialized TensorChunk (built by `allocateChunk`),
- * so serialization is the identity and the sender decides every byte.
+ * Response type as a grpc-js server would send it: an already serialized TensorChunk (built by
+ * `allocateChunk`), so serialization is the identity and the sender decides every byte.
  */
 export type PullChunksMethod = MethodDefinition<PullRequest, Buffer> & {
   readonly requestDeserialize: (bytes: Buffer) => PullRequest__Output | MalformedPullRequest;
@@ -63,16 +66,13 @@ export function collectiveWire(): CollectiveWire {
   return cached;
 }
 
-/** Serve `Collective` on `server`, routing every pull request through `outbox`. */
-export function addCollectiveService(server: Server, outbox: Outbox): void {
-  server.addService(collectiveWire().service, {
-    PullChunks: (call: ServerWritableStream<PullRequest__Output | MalformedPullRequest, Buffer>) => {
-      const request = call.request;
-      if ('malformed' in request) {
-        failCall(call, new ChunkRejectedError('encoding', 'a PullRequest message', `${request.bytes} bytes that do not decode (${request.malformed})`, undefined, undefined, 'pull request'));
-        return;
-      }
-      outbox.route(new OutgoingLane(call as ServerWritableStream<PullRequest__Output, Buffer>));
-    },
-  });
+/** The handler of every PullChunks call: route it to the operation it asks for (or reject its garbage). */
+export function pullHandler(outbox: Outbox): PullHandler {
+  return (call, request) => {
+    if ('malformed' in request) {
+      failResponder(call, new ChunkRejectedError('encoding', 'a PullRequest message', `${request.bytes} bytes that do not decode (${request.malformed})`, undefined, undefined, 'pull request'));
+      return;
+    }
+    outbox.route(new OutgoingLane(call, request));
+  };
 }

@@ -43,7 +43,13 @@ export type WorkerReply =
   | { readonly type: 'listening'; readonly address: string }
   | { readonly type: 'ready' }
   | { readonly type: 'verified'; readonly id: number; readonly maxAbsError: number; readonly maxAllowed: number; readonly mismatches: number }
-  | { readonly type: 'bench'; readonly id: number; readonly seconds: number[] }
+  | {
+      readonly type: 'bench';
+      readonly id: number;
+      readonly seconds: number[];
+      /** CPU time (user + system) this process used over the timed iterations, in seconds: what a rank costs the machine, less noisy than wall time on a shared one. */
+      readonly cpuSeconds: number;
+    }
   | { readonly type: 'probe-listening'; readonly address: string }
   | { readonly type: 'failed'; readonly id?: number; readonly name: string; readonly message: string }
   | { readonly type: 'closed' };
@@ -130,6 +136,7 @@ async function main(): Promise<void> {
         // iterations; each iteration's time is recorded so the caller can take a median.
         await n.barrier();
         const seconds: number[] = [];
+        const cpuBefore = process.cpuUsage();
         for (let i = 0; i < command.iters; i++) {
           const last = n.membership!.rank === n.membership!.worldSize - 1;
           const t0 = process.hrtime.bigint();
@@ -143,7 +150,8 @@ async function main(): Promise<void> {
           seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
           if (command.busyMs !== undefined) blockEventLoop(command.busyMs + (last ? (command.lastRankExtraMs ?? 0) : 0));
         }
-        send({ type: 'bench', id: command.id, seconds });
+        const cpu = process.cpuUsage(cpuBefore);
+        send({ type: 'bench', id: command.id, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
         return;
       }
       case 'probe-start':
@@ -155,8 +163,10 @@ async function main(): Promise<void> {
         try {
           for (let i = 0; i < command.warmup; i++) await client.pull(command.bytes);
           const seconds: number[] = [];
+          const cpuBefore = process.cpuUsage();
           for (let i = 0; i < command.iters; i++) seconds.push(await client.pull(command.bytes));
-          send({ type: 'bench', id: command.id, seconds });
+          const cpu = process.cpuUsage(cpuBefore);
+          send({ type: 'bench', id: command.id, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
         } finally {
           client.close();
         }

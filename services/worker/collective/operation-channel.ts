@@ -11,12 +11,13 @@
  *   than each rank waiting for its own deadline — the role of NCCL's `ncclCommAbort` and of Gloo
  *   closing its pairs.
  */
-import { status as Status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from '../../core/logging.js';
 import type { DecodedChunk, WireDtype } from './chunk-codec.js';
 import { ChunkRejectedError, CollectiveTimeoutError, PeerAbortedError, PeerFailedError, type ChunkField, type OperationRef } from './collective-errors.js';
 import type { LaneServer, Outbox } from './outbox.js';
 import { ERROR_NAME_TRAILER, type LaneOwner, type OutgoingLane } from './outgoing-lane.js';
+import type { LeanPullCall, PullCallError } from './lean-pull-call.js';
 import type { PeerLink } from './peer-link.js';
 
 /** Where this rank sits in the ring for one operation. */
@@ -29,6 +30,13 @@ export interface RingPosition {
   readonly rightRank: number;
   readonly rightAddress: string;
 }
+
+/**
+ * How long a failed operation lets its queued chunks drain to a neighbour that is still reading
+ * (so that it gets this rank's error after them) before it resets the streams to get the
+ * caller's buffer back.
+ */
+export const FAILED_WRITES_GRACE_MS = 1000;
 
 /** What an operation does with its traffic; implemented by RingOperation. */
 export interface OperationHandler {
@@ -54,9 +62,12 @@ export interface OperationChannelOptions {
   readonly onClosed: (channel: OperationChannel) => void;
 }
 
+/** A message waiting for its lane to be pulled: head, body (or undefined), completion. */
+type QueuedMessage = readonly [Buffer, Buffer | undefined, () => void];
+
 interface ServedLane {
   lane: OutgoingLane | undefined;
-  readonly queue: Array<readonly [Buffer, () => void]>;
+  readonly queue: QueuedMessage[];
 }
 
 export class OperationChannel implements LaneServer, LaneOwner {
@@ -73,10 +84,13 @@ export class OperationChannel implements LaneServer, LaneOwner {
    * 0.7–1.9 s "all-reduce" steps that alternated between the ranks of a 2-worker job.
    */
   private unflushed = 0;
-  private readonly pulls: Array<ClientReadableStream<DecodedChunk>> = [];
+  private readonly pulls: LeanPullCall[] = [];
   private closed = false;
   private onAllServed: (() => void) | undefined;
   private rendezvousTimer: NodeJS.Timeout | undefined;
+  /** Waiting for the last pending write after a failure (see {@link close}). */
+  private onReleased: (() => void) | undefined;
+  private releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OperationChannelOptions) {
     this.operation = options.operation;
@@ -103,23 +117,33 @@ export class OperationChannel implements LaneServer, LaneOwner {
     for (let lane = 0; lane < pullLanes && !this.closed; lane++) {
       const call = this.options.link.openPull({ ...operation, receiverRank: position.rank, lane, lanes, dtype, totalLength }, deadline);
       call.on('data', (chunk: DecodedChunk) => this.onPulledChunk(chunk));
-      call.on('error', (error: ServiceError) => this.onPullError(error));
+      call.on('error', (error: PullCallError) => this.onPullError(error));
       this.pulls.push(call);
     }
   }
 
-  /** Send a serialized TensorChunk on lane `chunkIndex mod lanes`; `written` runs once its HTTP/2 write completed. */
-  send(message: Buffer, chunkIndex: number, written: () => void): void {
+  /**
+   * Send a length-prefixed TensorChunk (`head` and, for payloads sent from the caller's buffer,
+   * `body`) on lane `chunkIndex mod lanes`; `written` runs once its HTTP/2 write completed.
+   */
+  send(head: Buffer, body: Buffer | undefined, chunkIndex: number, written: () => void): void {
     if (this.closed) return;
     const served = this.served[chunkIndex % this.served.length]!;
     this.unflushed++;
     const flushed = (): void => {
       written();
       this.unflushed--;
-      if (this.unflushed === 0) this.checkServed();
+      if (this.unflushed > 0) return;
+      this.checkServed();
+      const released = this.onReleased;
+      if (released !== undefined) {
+        this.onReleased = undefined;
+        clearTimeout(this.releaseTimer);
+        released();
+      }
     };
-    if (served.lane !== undefined) served.lane.write(message, flushed);
-    else served.queue.push([message, flushed]);
+    if (served.lane !== undefined) served.lane.write(head, body, flushed);
+    else served.queue.push([head, body, flushed]);
   }
 
   /**
@@ -144,19 +168,44 @@ export class OperationChannel implements LaneServer, LaneOwner {
     if (!this.closed) this.handler?.onFailure(error);
   }
 
-  /** Release the channel; with an error, propagate the failure to both neighbours. */
-  close(error?: Error): void {
-    if (this.closed) return;
+  /**
+   * Release the channel; with an error, propagate the failure to both neighbours. `released`
+   * runs once no write of this operation is pending any more: payloads are sent from the caller's
+   * buffer, which must not be handed back while the socket may still read it. Writes still
+   * pending {@link FAILED_WRITES_GRACE_MS} after a failure are dropped by resetting their
+   * streams.
+   */
+  close(error?: Error, released?: () => void): void {
+    if (this.closed) {
+      released?.();
+      return;
+    }
     this.closed = true;
     clearTimeout(this.rendezvousTimer);
     this.options.outbox.unregister(this.operation, error);
     if (error !== undefined) {
       this.options.logger.debug({ operation: this.operation, err: error }, 'collective: operation failed');
+      // The error trailers follow the queued chunks, so a neighbour that is still reading learns
+      // this rank's reason.
       for (const served of this.served) served.lane?.fail(error);
+      // Chunks of lanes never pulled were never handed to a stream: drop them now.
+      for (const served of this.served) {
+        const dropped = served.queue.splice(0);
+        for (const [, , written] of dropped) written();
+      }
       // Completed pulls end by themselves; only a failed operation cancels the open ones.
       for (const call of this.pulls) call.cancel();
     }
     this.options.onClosed(this);
+    if (released === undefined) return;
+    if (this.unflushed === 0) {
+      released();
+      return;
+    }
+    this.onReleased = released;
+    this.releaseTimer = setTimeout(() => {
+      for (const served of this.served) served.lane?.reset();
+    }, FAILED_WRITES_GRACE_MS);
   }
 
   // --- LaneServer / LaneOwner (called by the outbox and the lanes) ---
@@ -177,7 +226,7 @@ export class OperationChannel implements LaneServer, LaneOwner {
     }
     lane.attach(this);
     served.lane = lane;
-    for (const [message, written] of served.queue) lane.write(message, written);
+    for (const [head, body, written] of served.queue) lane.write(head, body, written);
     served.queue.length = 0;
     if (this.onAllServed !== undefined) lane.end();
     this.checkServed();
@@ -222,10 +271,10 @@ export class OperationChannel implements LaneServer, LaneOwner {
     }
   }
 
-  private onPullError(error: ServiceError): void {
+  private onPullError(error: PullCallError): void {
     if (this.closed) return;
     const { leftRank, leftAddress } = this.position;
-    const remoteError = error.metadata?.get(ERROR_NAME_TRAILER)[0];
+    const remoteError = error.metadata.get(ERROR_NAME_TRAILER)[0];
     let mapped: Error;
     if (remoteError === 'RendezvousTimeoutError') {
       // The left neighbour never started this operation.

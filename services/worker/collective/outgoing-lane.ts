@@ -3,8 +3,9 @@
  * operation, and this rank streams that lane's chunks into the response. This is the handler
  * boundary, the only place where collective errors become gRPC `Status` codes.
  */
-import { Metadata, status as Status, type ServerWritableStream } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import type { PullRequest__Output } from '../../core/proto/generated/encourage/v1/PullRequest.js';
+import type { PullResponder } from './server-pull-call.js';
 import { fromPullRequest, type PullSpec } from './pull-request.js';
 import {
   ChunkRejectedError,
@@ -42,9 +43,12 @@ export class OutgoingLane {
   /** What the receiver asked for. */
   readonly request: PullSpec & { readonly kindKnown: boolean };
 
-  constructor(private readonly call: ServerWritableStream<PullRequest__Output, Buffer>) {
-    this.request = fromPullRequest(call.request);
-    call.on('cancelled', () => {
+  constructor(
+    private readonly call: PullResponder,
+    request: PullRequest__Output,
+  ) {
+    this.request = fromPullRequest(request);
+    call.onCancelled(() => {
       if (this.finished) return;
       this.finished = true;
       this.owner?.laneCancelled(this);
@@ -61,13 +65,17 @@ export class OutgoingLane {
   }
 
   /**
-   * Queue a serialized TensorChunk; `written` runs once grpc-js framed (copied) it and the HTTP/2
-   * write of that frame completed, after which the caller may reuse the message's memory. Backpressure is left to HTTP/2 flow control
-   * and the write queue: an operation's data is bounded by its bucket.
+   * Queue a length-prefixed TensorChunk (`head`, then `body` when the payload is sent from the
+   * caller's buffer); `written` runs once the HTTP/2 write of it completed (or failed), after which
+   * the caller may reuse that memory. Backpressure is left to HTTP/2 flow control and the write
+   * queue: an operation's data is bounded by its bucket.
    */
-  write(message: Buffer, written: () => void): void {
-    if (this.finished) return;
-    this.call.write(message, written);
+  write(head: Buffer, body: Buffer | undefined, written: () => void): void {
+    if (this.finished) {
+      written();
+      return;
+    }
+    this.call.write(head, body, written);
   }
 
   /** End the stream with OK after the queued chunks. */
@@ -81,14 +89,17 @@ export class OutgoingLane {
   fail(error: Error): void {
     if (this.finished) return;
     this.finished = true;
-    failCall(this.call, error);
+    failResponder(this.call, error);
+  }
+
+  /** Reset the stream at once (RST_STREAM), dropping whatever is still queued, even after {@link fail}. */
+  reset(): void {
+    this.finished = true;
+    this.call.reset();
   }
 }
 
 /** End a PullChunks call with the status of `error`, its message as details and its class name as a trailer. */
-export function failCall(call: ServerWritableStream<unknown, Buffer>, error: Error): void {
-  const metadata = new Metadata();
-  metadata.set(ERROR_NAME_TRAILER, error.name);
-  // grpc-js turns an 'error' event on a server stream into the call's final status.
-  call.emit('error', { name: error.name, message: error.message, code: statusForError(error), details: error.message, metadata });
+export function failResponder(call: PullResponder, error: Error): void {
+  call.fail(statusForError(error), error.message, { [ERROR_NAME_TRAILER]: error.name });
 }

@@ -4,16 +4,18 @@
  * schedule). The caller divides by the world size, as with `torch.distributed.all_reduce`.
  *
  * Hot-path choices:
- * - Each chunk is serialized once, straight into the message buffer: a reduce-scatter forward
- *   computes `local + received` directly into the outgoing payload (the intermediate partial
- *   sum is never needed locally again: all-gather overwrites that segment later), and an
- *   all-gather forward copies the received bytes as they are.
- * - Received float32 data is read in place from the gRPC frame (chunk-codec.ts aligns it).
+ * - float32 payloads that already lie in the buffer — this rank's own segment at the start, the
+ *   reduced chunk it owns, an all-gathered chunk it forwards — are sent from there (zero-copy:
+ *   only a small head is built; ring-operation.ts `sendFrom`). A reduce-scatter forward computes
+ *   `local + received` directly into a pooled outgoing message (the intermediate partial sum is
+ *   never needed locally again: all-gather overwrites that segment later).
+ * - Received float32 data is read in place from the reassembled message (chunk-codec.ts aligns it).
  * - float16 wire: decode-and-add into float32 via a table; the owner of each reduced segment
  *   rounds it to float16 precision before the all-gather, so all ranks end bit-identical.
  * - Buffers larger than `bucketMb` are reduced bucket by bucket with `bucketsInFlight` buckets
  *   overlapping (Horovod fusion buffer / DDP buckets): the next bucket's first sends go out
- *   while the previous bucket's last chunks are still in flight.
+ *   while the previous bucket's last chunks are still in flight. The same window applies across
+ *   calls issued back to back (operation-queue.ts).
  *
  * On failure the buffer's contents are unspecified (as with NCCL): the caller must not use them.
  */
@@ -24,6 +26,7 @@ import { DEFAULT_COLLECTIVE_OPTIONS, resolveCollectiveOptions, type CollectiveCa
 import { addFloat32Into, sumFloat32 } from './float32-kernels.js';
 import { addFloat16Into, bitsView, decodeFloat16, encodeFloat16 } from './fp16.js';
 import type { OperationChannel, OperationHandler, RingPosition } from './operation-channel.js';
+import type { OperationQueue, QueuedOperation } from './operation-queue.js';
 import { RingLayout } from './ring-layout.js';
 import { RingOperation, type PendingChunk, type RingOperationInit } from './ring-operation.js';
 
@@ -39,8 +42,10 @@ export interface RingTransport {
    * buckets of concurrent calls finish in different orders.
    */
   reserveSequences(count: number): number;
-  /** Outgoing message buffers. */
+  /** Outgoing and reassembly message buffers. */
   readonly pool: BufferPool;
+  /** Where operations wait for their turn (issue order, a window in flight). */
+  readonly queue: OperationQueue;
   /** Open the transport of one operation (fails fast if the generation moved on). */
   openChannel(init: RingOperationInit, handler: OperationHandler): OperationChannel;
 }
@@ -87,9 +92,12 @@ class AllReduceOperation extends RingOperation {
     const segment = this.position.rank;
     for (let c = 0; c < this.layout.segment(segment).chunks; c++) {
       const { start, length } = this.layout.chunk(segment, c);
+      if (this.dtype === 'float32') {
+        this.sendFrom(this.buffer, start, RS, 0, c, this.globalOffset + start, length);
+        continue;
+      }
       const out = this.allocate(RS, 0, c, this.globalOffset + start, length);
-      if (this.dtype === 'float16') encodeFloat16(this.buffer, this.bits, start, new Uint16Array(out.payload.buffer, out.payload.byteOffset, length), 0, length);
-      else out.payload.set(new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + start * 4, length * 4));
+      encodeFloat16(this.buffer, this.bits, start, new Uint16Array(out.payload.buffer, out.payload.byteOffset, length), 0, length);
       this.send(out, c);
     }
   }
@@ -123,21 +131,25 @@ class AllReduceOperation extends RingOperation {
       this.send(out, h.chunkIndex);
     } else if (h.phase === RS) {
       // Last reduce-scatter step: this rank now owns the fully reduced chunk; all-gather starts.
-      const out = this.allocate(AG, 0, h.chunkIndex, this.globalOffset + start, length);
       if (this.dtype === 'float32') {
         addFloat32Into(new Float32Array(data.buffer, data.byteOffset, length), this.buffer, start);
-        out.payload.set(new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + start * 4, length * 4));
+        this.sendFrom(this.buffer, start, AG, 0, h.chunkIndex, this.globalOffset + start, length);
       } else {
+        const out = this.allocate(AG, 0, h.chunkIndex, this.globalOffset + start, length);
         addFloat16Into(new Uint16Array(data.buffer, data.byteOffset, length), this.buffer, start);
         const wire = new Uint16Array(out.payload.buffer, out.payload.byteOffset, length);
         encodeFloat16(this.buffer, this.bits, start, wire, 0, length);
         decodeFloat16(wire, this.buffer, start);
+        this.send(out, h.chunkIndex);
       }
-      this.send(out, h.chunkIndex);
+    } else if (this.dtype === 'float32') {
+      // All-gather: the reduced chunk lands in its final place and is forwarded from there.
+      new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + start * 4, length * 4).set(data);
+      if (h.ringStep < lastStep) this.sendFrom(this.buffer, start, AG, h.ringStep + 1, h.chunkIndex, this.globalOffset + start, length);
     } else {
-      if (this.dtype === 'float32') new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + start * 4, length * 4).set(data);
-      else decodeFloat16(new Uint16Array(data.buffer, data.byteOffset, length), this.buffer, start);
+      decodeFloat16(new Uint16Array(data.buffer, data.byteOffset, length), this.buffer, start);
       if (h.ringStep < lastStep) {
+        // The float16 wire bytes are forwarded as they came (re-encoding would round twice).
         const out = this.allocate(AG, h.ringStep + 1, h.chunkIndex, this.globalOffset + start, length);
         out.payload.set(data);
         this.send(out, h.chunkIndex);
@@ -164,19 +176,32 @@ class AllReduceOperation extends RingOperation {
 
 /**
  * Sum `buffer` in place across the ring (every rank passes a buffer of the same length and gets
- * the element-wise sum of all of them). Large buffers go bucket by bucket (`bucketMb`), with
- * `bucketsInFlight` buckets overlapping.
+ * the element-wise sum of all of them). Large buffers go bucket by bucket (`bucketMb`).
+ *
+ * Back-to-back calls: the operation's place in the ring's order is taken synchronously, when
+ * the call is made, so a caller may issue several all-reduces without awaiting (one per gradient
+ * bucket, say) as long as every rank issues the same calls in the same order. Operations then
+ * start in issue order, at most `bucketsInFlight` at once on this node (buckets of one call and
+ * of later calls alike), and the calls settle in issue order: when call k resolves, every earlier
+ * call has settled. `buffer` belongs to the collective until the call settles, whether it
+ * resolves or rejects (payloads are sent from it without a copy).
  *
  * @throws CollectiveTimeoutError naming the peer, step and phase when a wait exceeds `timeoutMs`;
  *   ChunkRejectedError (or StaleGenerationError) for a chunk that does not match this rank's
  *   operation; PeerFailedError / PeerAbortedError when a neighbour failed;
  *   GenerationChangedError when the membership changed meanwhile.
  */
-export async function allReduce(buffer: Float32Array, opts: RingAllReduceOptions): Promise<void> {
+export function allReduce(buffer: Float32Array, opts: RingAllReduceOptions): Promise<void> {
   const { ring } = opts;
-  const options = resolveCollectiveOptions(ring.defaults ?? DEFAULT_COLLECTIVE_OPTIONS, opts);
-  const position = ring.position();
-  if (position.worldSize === 1 || buffer.length === 0) return;
+  let options: CollectiveOptions;
+  let position: RingPosition;
+  try {
+    options = resolveCollectiveOptions(ring.defaults ?? DEFAULT_COLLECTIVE_OPTIONS, opts);
+    position = ring.position();
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  if (position.worldSize === 1 || buffer.length === 0) return ring.queue.inOrder(Promise.resolve());
   const bucketElements = Math.max(1, Math.floor((options.bucketMb * 1024 * 1024) / 4));
   const buckets = Math.ceil(buffer.length / bucketElements);
   const firstSequence = ring.reserveSequences(buckets);
@@ -184,7 +209,6 @@ export async function allReduce(buffer: Float32Array, opts: RingAllReduceOptions
   const kind = opts.kind ?? 'all-reduce';
   const chunkElements = Math.max(1, Math.floor((options.chunkKb * 1024) / bytesPerElement(options.dtype)));
 
-  const live = new Set<AllReduceOperation>();
   const newOperation = (index: number): [AllReduceOperation, OperationChannel] => {
     const start = index * bucketElements;
     const view = buffer.subarray(start, Math.min(buffer.length, start + bucketElements));
@@ -201,61 +225,42 @@ export async function allReduce(buffer: Float32Array, opts: RingAllReduceOptions
     const op = new AllReduceOperation(init, view, start, chunkElements);
     return [op, ring.openChannel(init, op)];
   };
-  await runWindowed(buckets, options.bucketsInFlight, {
-    run: (index) => {
-      const [op, channel] = newOperation(index);
-      live.add(op);
-      return op.run(channel).finally(() => live.delete(op));
-    },
-    // Fail the buckets still in flight at once rather than letting them wait for their deadline.
-    failLive: (error) => {
-      for (const op of live) op.onFailure(error);
-    },
-    // Buckets that never started are opened just to be failed, so their peers learn at once.
-    abort: (index, error) => {
-      try {
-        const [op, channel] = newOperation(index);
-        op.abort(channel, error);
-      } catch {
-        // The generation moved on: the peers' operations were failed by their reconfigure.
-      }
-    },
-  });
-}
-
-interface WindowedTasks {
-  run(index: number): Promise<void>;
-  failLive(error: Error): void;
-  abort(index: number, error: Error): void;
-}
-
-/**
- * Run tasks 0..count-1 in index order with at most `window` in flight. On the first failure,
- * fail the live tasks, abort the ones not started, and reject with that failure.
- */
-async function runWindowed(count: number, window: number, tasks: WindowedTasks): Promise<void> {
-  let next = 0;
+  const live = new Set<AllReduceOperation>();
+  const mine = new Set<QueuedOperation>();
   let failure: Error | undefined;
-  const inFlight = new Set<Promise<void>>();
-  while (next < count && failure === undefined) {
-    const task: Promise<void> = tasks.run(next++).then(
-      () => {
-        inFlight.delete(task);
+  const fail = (error: Error): void => {
+    if (failure !== undefined) return;
+    failure = error;
+    // Fail the buckets in flight at once rather than letting them wait for their deadline, and
+    // the ones not started (they are opened just to be failed, so their peers learn at once).
+    for (const op of live) op.onFailure(error);
+    ring.queue.drop((queued) => (mine.has(queued) ? error : undefined));
+  };
+  const settled = Array.from({ length: buckets }, (_, index) => {
+    const queued: QueuedOperation = {
+      operation: { kind, generation: position.generation, sequence: firstSequence + index, step },
+      window: options.bucketsInFlight,
+      start: () => {
+        const [op, channel] = newOperation(index);
+        live.add(op);
+        return op.run(channel).finally(() => live.delete(op));
       },
-      (error: unknown) => {
-        inFlight.delete(task);
-        if (failure === undefined) {
-          failure = error as Error;
-          tasks.failLive(failure);
+      drop: (error) => {
+        try {
+          const [op, channel] = newOperation(index);
+          void op.abort(channel, error);
+        } catch {
+          // The generation moved on: the peers' operations were failed by their reconfigure.
         }
       },
-    );
-    inFlight.add(task);
-    if (inFlight.size >= window) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
-  if (failure !== undefined) {
-    for (; next < count; next++) tasks.abort(next, failure);
-    throw failure;
-  }
+    };
+    mine.add(queued);
+    return ring.queue.submit(queued).catch((error: unknown) => fail(error as Error));
+  });
+  // The call settles once every bucket has (no write still reads `buffer`), with the first failure.
+  return ring.queue.inOrder(
+    Promise.all(settled).then(() => {
+      if (failure !== undefined) throw failure;
+    }),
+  );
 }

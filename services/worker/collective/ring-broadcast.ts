@@ -8,7 +8,8 @@
  */
 import { ConfigError } from '../../core/errors.js';
 import { PhaseCode, type DecodedChunk } from './chunk-codec.js';
-import { resolveCollectiveOptions, type CollectiveCallOptions } from './collective-options.js';
+import { resolveCollectiveOptions, type CollectiveCallOptions, type CollectiveOptions } from './collective-options.js';
+import type { RingPosition } from './operation-channel.js';
 import type { RingTransport } from './ring-allreduce.js';
 import { mod } from './ring-layout.js';
 import { RingOperation, type PendingChunk, type RingOperationInit } from './ring-operation.js';
@@ -49,9 +50,7 @@ class BroadcastOperation extends RingOperation {
     for (let c = 0; c < this.chunks; c++) {
       const start = c * this.chunkElements;
       const length = Math.min(this.chunkElements, this.buffer.length - start);
-      const out = this.allocate(BROADCAST, 0, c, start, length);
-      out.payload.set(new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + start * 4, length * 4));
-      this.send(out, c);
+      this.sendFrom(this.buffer, start, BROADCAST, 0, c, start, length);
     }
   }
 
@@ -67,11 +66,7 @@ class BroadcastOperation extends RingOperation {
     if (this.seen[h.chunkIndex] === 1) this.reject(h, 'duplicate', 'each chunk once', `chunk ${h.chunkIndex} again`);
     this.seen[h.chunkIndex] = 1;
     new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + start * 4, length * 4).set(chunk.data);
-    if (this.distance < this.position.worldSize - 1) {
-      const out = this.allocate(BROADCAST, this.distance, h.chunkIndex, start, length);
-      out.payload.set(chunk.data);
-      this.send(out, h.chunkIndex);
-    }
+    if (this.distance < this.position.worldSize - 1) this.sendFrom(this.buffer, start, BROADCAST, this.distance, h.chunkIndex, start, length);
   }
 
   protected pendingChunk(): PendingChunk {
@@ -85,18 +80,26 @@ export interface RingBroadcastOptions extends CollectiveCallOptions {
 }
 
 /**
- * Copy `buffer` of rank `rootRank` into `buffer` of every rank (all pass equal lengths).
+ * Copy `buffer` of rank `rootRank` into `buffer` of every rank (all pass equal lengths). Ordered
+ * with the node's other collectives like {@link allReduce}; `buffer` belongs to the collective
+ * until the call settles.
  *
  * @throws ConfigError for a root outside the ring; the errors of `allReduce` otherwise.
  */
-export async function broadcast(buffer: Float32Array, rootRank: number, opts: RingBroadcastOptions): Promise<void> {
+export function broadcast(buffer: Float32Array, rootRank: number, opts: RingBroadcastOptions): Promise<void> {
   const { ring } = opts;
-  const options = resolveCollectiveOptions(ring.defaults, opts);
-  const position = ring.position();
-  if (!Number.isInteger(rootRank) || rootRank < 0 || rootRank >= position.worldSize) {
-    throw new ConfigError('broadcast.rootRank', rootRank, `an integer in [0, ${position.worldSize - 1}]`);
+  let options: CollectiveOptions;
+  let position: RingPosition;
+  try {
+    options = resolveCollectiveOptions(ring.defaults, opts);
+    position = ring.position();
+    if (!Number.isInteger(rootRank) || rootRank < 0 || rootRank >= position.worldSize) {
+      throw new ConfigError('broadcast.rootRank', rootRank, `an integer in [0, ${position.worldSize - 1}]`);
+    }
+  } catch (error) {
+    return Promise.reject(error as Error);
   }
-  if (position.worldSize === 1 || buffer.length === 0) return;
+  if (position.worldSize === 1 || buffer.length === 0) return ring.queue.inOrder(Promise.resolve());
   const sequence = ring.reserveSequences(1);
   const init: RingOperationInit = {
     operation: { kind: 'broadcast', generation: position.generation, sequence, step: opts.step ?? sequence },
@@ -108,6 +111,22 @@ export async function broadcast(buffer: Float32Array, rootRank: number, opts: Ri
     lanes: options.lanes,
     pool: ring.pool,
   };
-  const op = new BroadcastOperation(init, buffer, rootRank, Math.max(1, Math.floor((options.chunkKb * 1024) / 4)));
-  await op.run(ring.openChannel(init, op));
+  const chunkElements = Math.max(1, Math.floor((options.chunkKb * 1024) / 4));
+  const done = ring.queue.submit({
+    operation: init.operation,
+    window: options.bucketsInFlight,
+    start: () => {
+      const op = new BroadcastOperation(init, buffer, rootRank, chunkElements);
+      return op.run(ring.openChannel(init, op));
+    },
+    drop: (error) => {
+      try {
+        const op = new BroadcastOperation(init, buffer, rootRank, chunkElements);
+        void op.abort(ring.openChannel(init, op), error);
+      } catch {
+        // The generation moved on: the peers' operations were failed by their reconfigure.
+      }
+    },
+  });
+  return ring.queue.inOrder(done);
 }

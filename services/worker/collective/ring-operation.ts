@@ -8,7 +8,7 @@
  * operation within `timeoutMs`, naming the rank, phase and ring step it was waiting for.
  */
 import type { BufferPool } from './buffer-pool.js';
-import { allocateChunk, bytesPerElement, checksumOf, dtypeName, KindCode, sealChunk, WireDtypeCode, type ChunkHeader, type DecodedChunk, type OutgoingChunk, type OutgoingHeader, type WireDtype } from './chunk-codec.js';
+import { allocateChunk, bytesPerElement, checksumOf, chunkHead, dtypeName, KindCode, sealChunk, WireDtypeCode, type ChunkHeader, type DecodedChunk, type OutgoingChunk, type OutgoingHeader, type WireDtype } from './chunk-codec.js';
 import { ChunkRejectedError, CollectiveTimeoutError, StaleGenerationError, type CollectivePhaseName, type OperationRef } from './collective-errors.js';
 import type { OperationChannel, OperationHandler, RingPosition } from './operation-channel.js';
 
@@ -34,6 +34,7 @@ export interface PendingChunk {
 }
 
 export abstract class RingOperation implements OperationHandler {
+  /** Set by {@link run} or {@link abort} before any traffic. */
   protected channel!: OperationChannel;
   readonly operation: OperationRef;
   protected readonly position: RingPosition;
@@ -105,6 +106,9 @@ export abstract class RingOperation implements OperationHandler {
 
   onChunk(chunk: DecodedChunk): void {
     if (this.settled) return;
+    if (chunk.malformed !== undefined) {
+      throw new ChunkRejectedError('encoding', 'a TensorChunk message', `bytes that do not decode (${chunk.malformed})`, this.position.leftRank, this.operation);
+    }
     this.checkCommon(chunk.header, chunk.data);
     this.process(chunk);
     this.received++;
@@ -120,8 +124,10 @@ export abstract class RingOperation implements OperationHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
-    this.channel?.close(error);
-    this.rejectPromise(error);
+    // The promise rejects only once no write reads the caller's buffer any more.
+    const channel = this.channel as OperationChannel | undefined;
+    if (channel === undefined) this.rejectPromise(error);
+    else channel.close(error, () => this.rejectPromise(error));
   }
 
   /** A message for a chunk of `length` elements, its buffer from the pool. */
@@ -129,11 +135,25 @@ export abstract class RingOperation implements OperationHandler {
     return allocateChunk(this.headerFor(phase, ringStep, chunkIndex, offset, length), length * bytesPerElement(this.dtype), this.checksum, this.pool);
   }
 
-  /** Seal a filled message and send it; its buffer returns to the pool once grpc-js copied it. */
+  /** Seal a filled message and send its frame; the buffer returns to the pool once the socket write completed. */
   protected send(out: OutgoingChunk, chunkIndex: number): void {
     sealChunk(out);
     const pool = this.pool;
-    this.channel.send(out.message, chunkIndex, () => pool.release(out.arrayBuffer));
+    this.channel.send(out.frame, undefined, chunkIndex, () => pool.release(out.arrayBuffer));
+  }
+
+  /**
+   * Send `length` float32 elements of `source` from element `start` where they lie (zero-copy:
+   * only a small head is built). Safe because nothing writes that region before the socket has
+   * taken the bytes: the caller gets the buffer back only once the operation settled, which waits
+   * for every write (also after a failure, see OperationChannel.close); within the operation, the
+   * only later write to a region sent is the reduced segment coming back round the ring, which
+   * cannot arrive before the neighbours received — and this rank's socket took — what was sent.
+   */
+  protected sendFrom(source: Float32Array, start: number, phase: number, ringStep: number, chunkIndex: number, offset: number, length: number): void {
+    const body = Buffer.from(source.buffer, source.byteOffset + start * 4, length * 4);
+    const head = chunkHead(this.headerFor(phase, ringStep, chunkIndex, offset, length), body, this.checksum);
+    this.channel.send(head, body, chunkIndex, () => undefined);
   }
 
   /** Header fields of a chunk this rank sends; the caller fills in the positional ones. */

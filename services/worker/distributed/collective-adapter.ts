@@ -1,6 +1,7 @@
 /**
  * Binds the worker runtime's `RingCollective` port to the gRPC `CollectiveNode`, with the run's
- * all-reduce settings (wire dtype, fusion bucket, chunk size).
+ * all-reduce settings (fusion bucket, chunk size) and each generation's wire dtype, which the
+ * coordinator decides for the whole ring (core/training/allreduce-dtype.ts).
  */
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../../core/tls.js';
@@ -20,9 +21,10 @@ export async function openCollectiveNode(host: string, port: number, config: Tra
     port,
     logger,
     tls,
-    defaults: { dtype: config.allreduce.dtype, bucketMb: config.allreduce.bucketMb, chunkKb: config.allreduce.chunkKb, timeoutMs: config.allreduce.timeoutMs },
+    defaults: { bucketMb: config.allreduce.bucketMb, chunkKb: config.allreduce.chunkKb, timeoutMs: config.allreduce.timeoutMs },
   });
   let worldSize = 1;
+  let dtype: 'float32' | 'float16' = 'float32';
   let aborted: Error | null = null;
   const guard = async <T>(op: () => Promise<T>): Promise<T> => {
     if (aborted !== null) throw aborted;
@@ -34,13 +36,14 @@ export async function openCollectiveNode(host: string, port: number, config: Tra
     },
     reconfigure(m: RingMembership) {
       worldSize = m.worldSize;
+      dtype = m.allreduceDtype;
       aborted = null;
-      node.reconfigure(m);
+      node.reconfigure({ rank: m.rank, worldSize: m.worldSize, peers: m.peers, generation: m.generation });
     },
     allReduce: (buffer, options) =>
       guard(async () => {
-        if (worldSize > 1) await node.allReduce(buffer, options.step === undefined ? {} : { step: options.step });
-        return { bytesSent: ringAllReduceBytes(buffer.length, worldSize, config.allreduce.dtype) };
+        if (worldSize > 1) await node.allReduce(buffer, options.step === undefined ? { dtype } : { step: options.step, dtype });
+        return { bytesSent: ringAllReduceBytes(buffer.length, worldSize, dtype) };
       }),
     broadcast: (buffer, root) =>
       guard(async () => {

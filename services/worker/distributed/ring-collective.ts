@@ -8,6 +8,8 @@ export interface RingMembership {
   /** Collective addresses in ring order (index = rank). */
   readonly peers: readonly string[];
   readonly generation: number;
+  /** Wire format of this generation's all-reduce, the same on every rank (from the coordinator). */
+  readonly allreduceDtype: 'float32' | 'float16';
 }
 
 export interface RingCollective {

@@ -15,6 +15,7 @@ import { loadTls, type TlsMaterial, type TlsSettings } from '../../core/tls.js';
 import { parseTrainConfig, type TrainConfig } from '../../core/training/train-config.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { deviceLabel } from '../backend/webgpu-runtime.js';
+import { wireDtypeOfAssignment } from '../../core/training/allreduce-dtype.js';
 import { RejoinRequired, type RejoinReason } from '../errors.js';
 import { Failpoints } from '../failpoints.js';
 import { createModel } from '../models/index.js';
@@ -74,8 +75,11 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     const run = await client.describeRun(opts.joinToken);
     const config = parseTrainConfig(JSON.parse(run.configJson) as Record<string, unknown>);
     const log = opts.logger.child({ experiment: run.experiment, pod: opts.pod, local: opts.localIndex });
-    const { backend, adapter } = await selectBackend(config.backend, log);
+    const { backend, adapter, gpu } = await selectBackend(config.backend, log);
     const device = deviceLabel(adapter);
+    // What the coordinator picks the ring's all-reduce wire format from: a software WebGPU adapter
+    // (lavapipe) computes on the CPU, whose ranks keep the float32 wire.
+    const gpuHardware = gpu && adapter?.software !== true;
     const data = await loadDatasets(config.data, config.seed, log);
     const ring = await opts.openCollective(config, tls);
     collective = ring;
@@ -116,7 +120,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
           const reg = await client.register({
             joinToken: opts.joinToken,
             worker: {
-              collectiveAddress: ring.address, pod: opts.pod, localIndex: opts.localIndex, backend, device,
+              collectiveAddress: ring.address, pod: opts.pod, localIndex: opts.localIndex, backend, device, gpu: gpuHardware,
               configFingerprint: run.configFingerprint, trainExamples: data.train.count, testExamples: data.test.count,
             },
           });
@@ -141,7 +145,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         known = Number(a.generation);
         current = { rank: a.rank, worldSize: a.worldSize };
         w.reset();
-        ring.reconfigure({ rank: a.rank, worldSize: a.worldSize, peers: a.ring, generation: known });
+        ring.reconfigure({ rank: a.rank, worldSize: a.worldSize, peers: a.ring, generation: known, allreduceDtype: wireDtypeOfAssignment(a.allreduceDtype, config.allreduce.dtype) });
         const glog = log.child({ rank: a.rank, generation: known });
         opts.metrics?.joined({ experiment: run.experiment, rank: a.rank, worldSize: a.worldSize, generation: known, model: config.model, loss: config.loss.preset ?? 'custom', backend, device }); // [metrics hook]
         glog.info({ worldSize: a.worldSize, start: { step: Number(a.startStep), epoch: a.startEpoch + 1, position: Number(a.startPosition) }, stateSource: a.restoreFromCheckpoint ? 'checkpoint' : a.stateSourceRank }, 'joined the ring');

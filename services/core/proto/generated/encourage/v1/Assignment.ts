@@ -42,6 +42,13 @@ export interface Assignment {
    * start_step, then every worker leaves; the run resumes later from that checkpoint.
    */
   'stop'?: (boolean);
+  /**
+   * Wire format of this generation's gradient all-reduce, "float32" or "float16", the same for
+   * every rank of the ring: the run's explicit setting, or for `auto` float16 when every rank
+   * reports a GPU and float32 otherwise. Empty from a coordinator that predates it: the worker
+   * then uses the run's explicit setting, or float32.
+   */
+  'allreduceDtype'?: (string);
 }
 
 export interface Assignment__Output {
@@ -84,4 +91,11 @@ export interface Assignment__Output {
    * start_step, then every worker leaves; the run resumes later from that checkpoint.
    */
   'stop': (boolean);
+  /**
+   * Wire format of this generation's gradient all-reduce, "float32" or "float16", the same for
+   * every rank of the ring: the run's explicit setting, or for `auto` float16 when every rank
+   * reports a GPU and float32 otherwise. Empty from a coordinator that predates it: the worker
+   * then uses the run's explicit setting, or float32.
+   */
+  'allreduceDtype': (string);
 }

@@ -32,6 +32,12 @@ export interface WorkerInfo {
    * "(software)" for lavapipe and the like), or "cpu".
    */
   'device'?: (string);
+  /**
+   * Whether it computes on GPU hardware (webgpu on a hardware adapter, or tensorflow with a GPU
+   * device). The coordinator resolves the run's `allreduce.dtype: auto` from what the ranks of a
+   * ring report.
+   */
+  'gpu'?: (boolean);
 }
 
 export interface WorkerInfo__Output {
@@ -65,4 +71,10 @@ export interface WorkerInfo__Output {
    * "(software)" for lavapipe and the like), or "cpu".
    */
   'device': (string);
+  /**
+   * Whether it computes on GPU hardware (webgpu on a hardware adapter, or tensorflow with a GPU
+   * device). The coordinator resolves the run's `allreduce.dtype: auto` from what the ranks of a
+   * ring report.
+   */
+  'gpu': (boolean);
 }
