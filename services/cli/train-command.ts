@@ -57,7 +57,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--param-grad-every <steps>', 'sample the high/low-confidence parameter-gradient norms every N steps (0: never)')
     .option('--max-steps-per-epoch <n>', 'cap steps per epoch (smoke tests, benchmarks)')
     .option('--allreduce-dtype <dtype>', 'auto | float32 | float16 (wire format; accumulation stays float32; auto, the default: float16 when every rank of a ring computes on a GPU, else float32)')
-    .option('--bucket-mb <mb>', 'all-reduce fusion bucket size')
+    .option('--bucket-mb <mb>', 'gradient bucket size in MiB: the gradient is read and all-reduced in buckets of this size, last layers first (default 25)')
     .option('--chunk-kb <kb>', 'all-reduce chunk size on the wire')
     .option('--allreduce-timeout-ms <ms>', 'how long an all-reduce waits for a silent peer before the step fails (default 30000)')
     .option('--simulated-compute-ms <ms>', 'benchmarks: distributed workers skip the model and simulate this much device time per step, spread over the gradient buckets (bench:ddp)')

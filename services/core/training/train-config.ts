@@ -27,7 +27,13 @@ export const DEFAULT_PARAM_GRAD_EVERY_STEPS = 50;
 export const DEFAULT_CHECKPOINTS_KEPT = 3;
 /** Gradient all-reduce defaults (measured: docs/performance.md "All-reduce"); the dtype's is in allreduce-dtype.ts. */
 export { DEFAULT_ALLREDUCE_DTYPE } from './allreduce-dtype.js';
-export const DEFAULT_BUCKET_MB = 64;
+/**
+ * Gradient bucket size: the step reads the gradient from the device and all-reduces it in buckets of
+ * at most this many MiB, last layers first (services/worker/train/gradient-buckets.ts). PyTorch
+ * DDP's `bucket_cap_mb` default: small enough that ResNet-18's 45 MB gradient travels in two buckets
+ * whose all-reduce overlaps the rest of the step, large enough to keep per-operation costs small.
+ */
+export const DEFAULT_BUCKET_MB = 25;
 export const DEFAULT_CHUNK_KB = 1024;
 /** Where runs go when `--run-dir` is not given (`ENCOURAGE_RUNS_DIR` overrides). */
 export const DEFAULT_RUNS_DIR = 'runs';
