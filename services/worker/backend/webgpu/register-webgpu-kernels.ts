@@ -14,17 +14,22 @@ import {
   conv2DBackpropInputWebGpu,
   CONV2D_BACKPROP_INPUT_ADD,
 } from './conv-grad-kernels.js';
+import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, batchNormBackwardCpu, batchNormBackwardWebGpu, batchNormForwardCpu, batchNormForwardWebGpu } from './batch-norm-kernels.js';
 
 /** The webgpu kernels this module installs. */
 export const webGpuKernelConfigs: readonly tf.KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: 'webgpu', kernelFunc: conv2DBackpropFilterWebGpu },
   { kernelName: 'Conv2DBackpropInput', backendName: 'webgpu', kernelFunc: conv2DBackpropInputWebGpu },
   { kernelName: CONV2D_BACKPROP_INPUT_ADD, backendName: 'webgpu', kernelFunc: conv2DBackpropInputAddWebGpu },
+  { kernelName: BATCH_NORM_FORWARD, backendName: 'webgpu', kernelFunc: batchNormForwardWebGpu },
+  { kernelName: BATCH_NORM_BACKWARD, backendName: 'webgpu', kernelFunc: batchNormBackwardWebGpu },
 ];
 
 /** cpu implementations of the kernels that have no stock counterpart (for the audit and the tests). */
 export const cpuCounterpartConfigs: readonly tf.KernelConfig[] = [
   { kernelName: CONV2D_BACKPROP_INPUT_ADD, backendName: 'cpu', kernelFunc: conv2DBackpropInputAddCpu },
+  { kernelName: BATCH_NORM_FORWARD, backendName: 'cpu', kernelFunc: batchNormForwardCpu },
+  { kernelName: BATCH_NORM_BACKWARD, backendName: 'cpu', kernelFunc: batchNormBackwardCpu },
 ];
 
 const stockConfigs = new Map<string, tf.KernelConfig>();
@@ -49,8 +54,13 @@ export function registerWebGpuKernels(): string[] {
     if (existing !== undefined && existing.kernelFunc !== config.kernelFunc && !stockConfigs.has(config.kernelName)) stockConfigs.set(config.kernelName, existing);
     install(config);
   }
-  for (const config of cpuCounterpartConfigs) install(config);
+  registerCpuCounterparts();
   return webGpuKernelConfigs.map((c) => c.kernelName);
+}
+
+/** Register only the cpu versions of our webgpu-only kernels (tests that need no GPU). Idempotent. */
+export function registerCpuCounterparts(): void {
+  for (const config of cpuCounterpartConfigs) install(config);
 }
 
 /**
