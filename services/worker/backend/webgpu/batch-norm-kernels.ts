@@ -64,13 +64,13 @@ export const batchNormForwardWebGpu: tf.KernelFunc = ({ inputs, backend: b, attr
   const key = planKey(p);
   const limit = backend.device.limits.maxComputeWorkgroupsPerDimension;
   const part = allocate(backend, [p.chunks, 2, c]);
-  dispatch(backend, { key: `bnf1-${key}`, wgsl: bnForwardSumsWgsl(p), writes: 1, reads: 1, uniform: false, label: 'EncourageBnSums' }, [part], [x], [p.chunks, Math.ceil(c / p.channelBlock), 1]);
+  dispatch(backend, { key: `bnf1-${key}`, wgsl: () => bnForwardSumsWgsl(p), writes: 1, reads: 1, uniform: false, label: 'EncourageBnSums' }, [part], [x], [p.chunks, Math.ceil(c / p.channelBlock), 1]);
   const stats = allocate(backend, [2, c]);
   const rmOut = allocate(backend, [c]);
   const rvOut = allocate(backend, [c]);
   dispatch(
     backend,
-    { key: `bnf2-${key}-${eps}-${momentum}`, wgsl: bnForwardStatsWgsl(p, eps, momentum), writes: 3, reads: 4, uniform: false, label: 'EncourageBnStats' },
+    { key: `bnf2-${key}-${eps}-${momentum}`, wgsl: () => bnForwardStatsWgsl(p, eps, momentum), writes: 3, reads: 4, uniform: false, label: 'EncourageBnStats' },
     [stats, rmOut, rvOut], [part, x, rm, rv], [Math.ceil(c / 64), 1, 1],
   );
   release(backend, part);
@@ -78,7 +78,7 @@ export const batchNormForwardWebGpu: tf.KernelFunc = ({ inputs, backend: b, attr
   const reads = residual === undefined ? [x, gamma, beta, stats] : [x, gamma, beta, stats, residual];
   dispatch(
     backend,
-    { key: `bnf3-${key}-${relu}-${residual !== undefined}`, wgsl: bnForwardApplyWgsl(p, relu, residual !== undefined), writes: 1, reads: reads.length, uniform: false, label: 'EncourageBnApply' },
+    { key: `bnf3-${key}-${relu}-${residual !== undefined}`, wgsl: () => bnForwardApplyWgsl(p, relu, residual !== undefined), writes: 1, reads: reads.length, uniform: false, label: 'EncourageBnApply' },
     [y], reads, grid(elementWorkgroups(p, p.vec4 ? 4 : 1), limit),
   );
   return [y, stats, rmOut, rvOut];
@@ -98,20 +98,20 @@ export const batchNormBackwardWebGpu: tf.KernelFunc = ({ inputs, backend: b, att
   const part = allocate(backend, [p.chunks, 2, c]);
   dispatch(
     backend,
-    { key: `bnb1-${key}-${relu}`, wgsl: bnBackwardSumsWgsl(p, relu), writes: 1, reads: relu ? 4 : 3, uniform: false, label: 'EncourageBnGradSums' },
+    { key: `bnb1-${key}-${relu}`, wgsl: () => bnBackwardSumsWgsl(p, relu), writes: 1, reads: relu ? 4 : 3, uniform: false, label: 'EncourageBnGradSums' },
     [part], y === null ? [dy, x, stats] : [dy, x, stats, y], [p.chunks, Math.ceil(c / p.channelBlock), 1],
   );
   const dgamma = allocate(backend, [c]);
   const dbeta = allocate(backend, [c]);
   const coef = allocate(backend, [3, c]);
-  dispatch(backend, { key: `bnb2-${key}`, wgsl: bnBackwardCoefWgsl(p), writes: 3, reads: 3, uniform: false, label: 'EncourageBnGradCoef' }, [dgamma, dbeta, coef], [part, gamma, stats], [Math.ceil(c / 64), 1, 1]);
+  dispatch(backend, { key: `bnb2-${key}`, wgsl: () => bnBackwardCoefWgsl(p), writes: 3, reads: 3, uniform: false, label: 'EncourageBnGradCoef' }, [dgamma, dbeta, coef], [part, gamma, stats], [Math.ceil(c / 64), 1, 1]);
   release(backend, part);
   const dx = allocate(backend, [...x.shape]);
   const dres = residualGrad ? allocate(backend, [...x.shape]) : null;
   const reads = y === null ? [dy, x, stats, coef] : [dy, x, stats, coef, y];
   dispatch(
     backend,
-    { key: `bnb3-${key}-${relu}-${residualGrad}`, wgsl: bnBackwardApplyWgsl(p, relu, residualGrad), writes: dres === null ? 1 : 2, reads: reads.length, uniform: false, label: 'EncourageBnGradApply' },
+    { key: `bnb3-${key}-${relu}-${residualGrad}`, wgsl: () => bnBackwardApplyWgsl(p, relu, residualGrad), writes: dres === null ? 1 : 2, reads: reads.length, uniform: false, label: 'EncourageBnGradApply' },
     dres === null ? [dx] : [dx, dres], reads, grid(elementWorkgroups(p, 1), limit),
   );
   release(backend, coef);

@@ -188,7 +188,7 @@ export function filterGradSplit(g: ConvGeometry, targetWorkgroups: number, minCh
  * dW as out[s, (kh, kw, ci), co] partial sums over slice s of the positions (s = 0 only when not
  * split): bindings `out` (write), `x`, `dy` (read).
  */
-export function filterGradWgsl(g: ConvGeometry, chunk: number): { wgsl: string; tiles: GemmTiles } {
+export function filterGradWgsl(g: ConvGeometry, chunk: number): string {
   const rows = g.filterHeight * g.filterWidth * g.inChannels;
   const tiles = chooseTiles(rows, g.outChannels);
   const positions = outputPositions(g);
@@ -215,7 +215,7 @@ fn loadA(i: u32, r: u32) -> f32 {
   const bindings = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;`;
-  return { wgsl: gemmKernel({ rows, cols: g.outChannels, reduce: positions, chunk }, tiles, ops, bindings), tiles };
+  return gemmKernel({ rows, cols: g.outChannels, reduce: positions, chunk }, tiles, ops, bindings);
 }
 
 /**
@@ -223,7 +223,7 @@ fn loadA(i: u32, r: u32) -> f32 {
  * W[kh, kw, ci, co], where only taps landing on the stride grid inside dy contribute: bindings
  * `out` (write), `dy`, `w` (read), plus `addend` (read) when `accumulate` (out = dx + addend).
  */
-export function inputGradWgsl(g: ConvGeometry, accumulate: boolean): { wgsl: string; tiles: GemmTiles } {
+export function inputGradWgsl(g: ConvGeometry, accumulate: boolean): string {
   const rows = g.batch * g.inHeight * g.inWidth;
   const reduce = g.filterHeight * g.filterWidth * g.outChannels;
   const tiles = chooseTiles(rows, g.inChannels);
@@ -258,7 +258,7 @@ fn loadA(i: u32, r: u32) -> f32 {
 @group(0) @binding(2) var<storage, read> w: array<f32>;${accumulate ? '\n@group(0) @binding(3) var<storage, read> addend: array<f32>;' : ''}`;
   let wgsl = gemmKernel({ rows, cols: g.inChannels, reduce, chunk: Math.ceil(reduce / TK) * TK }, tiles, ops, bindings);
   if (accumulate) wgsl = wgsl.replace('out[(wid.z * ROWS + i) * COLS + j] = acc[p * RN + q];', 'out[i * COLS + j] = acc[p * RN + q] + addend[i * COLS + j];');
-  return { wgsl, tiles };
+  return wgsl;
 }
 
 /** Sum of `splits` partial results of `size` values each: `out[i] = Σ_s part[s · size + i]`. */

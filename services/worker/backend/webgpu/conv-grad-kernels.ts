@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ConvGeometry } from './conv-gemm-wgsl.js';
-import { filterGradSplit, filterGradWgsl, inputGradWgsl, splitSumWgsl } from './conv-gemm-wgsl.js';
+import { chooseTiles, filterGradSplit, filterGradWgsl, inputGradWgsl, splitSumWgsl } from './conv-gemm-wgsl.js';
 import { allocate, backendInternals, dispatch, grid, release, type ProgramSpec } from './program-runner.js';
 
 /** Kernel name of dx + addend (same attributes as Conv2DBackpropInput, an extra input `addend`). */
@@ -80,10 +80,10 @@ export const conv2DBackpropFilterWebGpu: tf.KernelFunc = (args) => {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const g = geometry(x.shape, attrs.filterShape, attrs);
   const { splits, chunk } = filterGradSplit(g, TARGET_WORKGROUPS, MIN_SPLIT_POSITIONS);
-  const { wgsl, tiles } = filterGradWgsl(g, chunk);
   const rows = g.filterHeight * g.filterWidth * g.inChannels;
+  const tiles = chooseTiles(rows, g.outChannels);
   const size = rows * g.outChannels;
-  const gemm: ProgramSpec = { key: `dW-${geometryKey(g)}-${chunk}`, wgsl, writes: 1, reads: 2, uniform: false, label: 'EncourageFilterGradGemm' };
+  const gemm: ProgramSpec = { key: `dW-${geometryKey(g)}-${chunk}`, wgsl: () => filterGradWgsl(g, chunk), writes: 1, reads: 2, uniform: false, label: 'EncourageFilterGradGemm' };
   const workgroups: [number, number, number] = [Math.ceil(g.outChannels / tiles.tn), Math.ceil(rows / tiles.tm), splits];
   const out = allocate(backend, [...attrs.filterShape]);
   if (splits === 1) {
@@ -92,7 +92,7 @@ export const conv2DBackpropFilterWebGpu: tf.KernelFunc = (args) => {
   }
   const partial = allocate(backend, [splits, size]);
   dispatch(backend, gemm, [partial], [x, dy], workgroups);
-  const sum: ProgramSpec = { key: `splitsum-${size}-${splits}`, wgsl: splitSumWgsl(size, splits), writes: 1, reads: 1, uniform: false, label: 'EncourageSplitSum' };
+  const sum: ProgramSpec = { key: `splitsum-${size}-${splits}`, wgsl: () => splitSumWgsl(size, splits), writes: 1, reads: 1, uniform: false, label: 'EncourageSplitSum' };
   dispatch(backend, sum, [out], [partial], grid(Math.ceil(size / 256), backend.device.limits.maxComputeWorkgroupsPerDimension));
   release(backend, partial);
   return out;
@@ -103,10 +103,10 @@ function inputGrad(args: Parameters<tf.KernelFunc>[0], addend: tf.TensorInfo | n
   const backend = backendInternals(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const g = geometry(attrs.inputShape, filter.shape, attrs);
-  const { wgsl, tiles } = inputGradWgsl(g, addend !== null);
   const rows = g.batch * g.inHeight * g.inWidth;
+  const tiles = chooseTiles(rows, g.inChannels);
   const spec: ProgramSpec = {
-    key: `dx-${geometryKey(g)}-${addend !== null}`, wgsl, writes: 1, reads: addend === null ? 2 : 3, uniform: false,
+    key: `dx-${geometryKey(g)}-${addend !== null}`, wgsl: () => inputGradWgsl(g, addend !== null), writes: 1, reads: addend === null ? 2 : 3, uniform: false,
     label: addend === null ? 'EncourageInputGradGemm' : 'EncourageInputGradGemmAdd',
   };
   const out = allocate(backend, [...attrs.inputShape]);

@@ -68,8 +68,11 @@ export function backendInternals(backend: unknown): BackendInternals {
 export interface ProgramSpec {
   /** Unique per distinct WGSL text (shapes included): the pipeline cache key. */
   readonly key: string;
-  /** Complete WGSL with entry point `main`, declaring exactly the bindings below. */
-  readonly wgsl: string;
+  /**
+   * Complete WGSL with entry point `main`, declaring exactly the bindings below; called only when
+   * `key` is not compiled yet, so a step does not rebuild shader text.
+   */
+  readonly wgsl: () => string;
   readonly writes: number;
   readonly reads: number;
   readonly uniform: boolean;
@@ -98,7 +101,7 @@ function compile(device: GPUDevice, spec: ProgramSpec): Compiled {
   }
   if (spec.uniform) entries.push({ binding: spec.writes + spec.reads, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
   const layout = device.createBindGroupLayout({ label: spec.label, entries });
-  const module = device.createShaderModule({ label: spec.label, code: spec.wgsl });
+  const module = device.createShaderModule({ label: spec.label, code: spec.wgsl() });
   const pipeline = device.createComputePipeline({
     label: spec.label,
     layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),

@@ -14,6 +14,7 @@ import {
   conv2DBackpropInputWebGpu,
   CONV2D_BACKPROP_INPUT_ADD,
 } from './conv-grad-kernels.js';
+import { SGD_STEP, sgdStepCpu, sgdStepWebGpu } from './sgd-kernel.js';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, batchNormBackwardCpu, batchNormBackwardWebGpu, batchNormForwardCpu, batchNormForwardWebGpu } from './batch-norm-kernels.js';
 
 /** The webgpu kernels this module installs. */
@@ -23,6 +24,7 @@ export const webGpuKernelConfigs: readonly tf.KernelConfig[] = [
   { kernelName: CONV2D_BACKPROP_INPUT_ADD, backendName: 'webgpu', kernelFunc: conv2DBackpropInputAddWebGpu },
   { kernelName: BATCH_NORM_FORWARD, backendName: 'webgpu', kernelFunc: batchNormForwardWebGpu },
   { kernelName: BATCH_NORM_BACKWARD, backendName: 'webgpu', kernelFunc: batchNormBackwardWebGpu },
+  { kernelName: SGD_STEP, backendName: 'webgpu', kernelFunc: sgdStepWebGpu },
 ];
 
 /** cpu implementations of the kernels that have no stock counterpart (for the audit and the tests). */
@@ -30,6 +32,7 @@ export const cpuCounterpartConfigs: readonly tf.KernelConfig[] = [
   { kernelName: CONV2D_BACKPROP_INPUT_ADD, backendName: 'cpu', kernelFunc: conv2DBackpropInputAddCpu },
   { kernelName: BATCH_NORM_FORWARD, backendName: 'cpu', kernelFunc: batchNormForwardCpu },
   { kernelName: BATCH_NORM_BACKWARD, backendName: 'cpu', kernelFunc: batchNormBackwardCpu },
+  { kernelName: SGD_STEP, backendName: 'cpu', kernelFunc: sgdStepCpu },
 ];
 
 const stockConfigs = new Map<string, tf.KernelConfig>();
