@@ -6,7 +6,7 @@
  * | kernel                     | i (rows)        | j (cols) | r (reduction)      | A(i, r)                 | B(r, j)        |
  * |----------------------------|-----------------|----------|--------------------|-------------------------|----------------|
  * | Conv2DBackpropFilter (dW)  | (kh, kw, ci)    | co       | (n, oh, ow)        | x patch value           | dy[n, oh, ow, co] |
- * | Conv2DBackpropInput (dx)   | (n, h, w)       | ci       | (kh, kw, co)       | dy tap (0 off the grid) | W[kh, kw, ci, co] |
+ * | Conv2DBackpropInput (dx)   | (n, h, w)       | ci       | (kh, kw, co)       | dy tap                  | W[kh, kw, ci, co] |
  *
  * dW's reduction runs over every output position of the batch (2 … 500 K values) for a small
  * result (≤ 4608 × 512), so it is split over `splits` slices along r, each writing a partial
@@ -14,9 +14,9 @@
  * handful of workgroups. Every shape is a WGSL constant: one pipeline per layer geometry, no
  * uniforms, and integer division by constants that the compiler strength-reduces.
  *
- * Tiling: a workgroup of 256 threads computes a TM × TN tile of C, each thread RM × RN values held
- * in registers, stepping through r in slices of TK staged in workgroup memory. Tiles are sized to
- * the GEMM (16/32/64 per side) so 16-channel layers do not waste three quarters of a 64-wide tile.
+ * Tiling: a workgroup computes a TM × TN tile of C (16, 32 or 64 per side, sized to the GEMM so that
+ * 16-channel layers do not waste three quarters of a 64-wide tile), each thread a 4 × 4 block held
+ * in four vec4 registers, stepping through r in slices of 16 staged in workgroup memory.
  */
 
 /** Convolution geometry in NHWC, dilation 1 (what computeConv2DInfo gives, flattened). */
@@ -43,8 +43,8 @@ export interface GemmTiles {
   readonly tk: number;
 }
 
-/** Threads per workgroup along each tile side (16 × 16 = 256). */
-const THREADS_PER_SIDE = 16;
+/** Each thread computes a 4 × 4 block of C (16 FMAs per pair of vec4 reads from workgroup memory). */
+const REG = 4;
 const TK = 16;
 
 function side(extent: number): number {
@@ -57,17 +57,34 @@ export function chooseTiles(rows: number, cols: number): GemmTiles {
 }
 
 /** How the two operands are gathered (WGSL function bodies) and which of their indices is contiguous in memory. */
-interface GemmOperands {
-  /** WGSL `fn loadA(i: u32, r: u32) -> f32` (callers guarantee i < ROWS, r < REDUCE). */
+export interface GemmOperands {
+  /** WGSL `fn loadA(i: u32, r: u32) -> f32` (callers guarantee i < rows, r < rEnd). */
   readonly loadA: string;
+  /** WGSL `fn loadB(r: u32, j: u32) -> f32`. */
   readonly loadB: string;
   /** True when consecutive r are adjacent in memory for A (else consecutive i are). */
   readonly aContiguousInR: boolean;
   /** True when consecutive j are adjacent in memory for B (else consecutive r are). */
   readonly bContiguousInJ: boolean;
+  /**
+   * WGSL statements at the top of `main` defining `rows`, `row0`, `rBegin`, `rEnd` for this
+   * workgroup (default: one GEMM of ROWS rows, row tile wid.y, reduction slice wid.z).
+   */
+  readonly setup?: string;
+  /** WGSL `fn store(slice: u32, i: u32, j: u32, v: f32)` (default: out[(slice·ROWS + i)·COLS + j] = v). */
+  readonly store?: string;
+  /** Module-scope declarations the functions above use (e.g. `var<private>` set by `setup`). */
+  readonly declarations?: string;
 }
 
-interface GemmShape {
+const DEFAULT_SETUP = `let rows = ROWS;
+  let row0 = wid.y * TM;
+  let rBegin = wid.z * CHUNK;
+  let rEnd = min(REDUCE, rBegin + CHUNK);`;
+
+const DEFAULT_STORE = 'fn store(slice: u32, i: u32, j: u32, v: f32) { out[(slice * ROWS + i) * COLS + j] = v; }';
+
+export interface GemmShape {
   readonly rows: number;
   readonly cols: number;
   readonly reduce: number;
@@ -76,14 +93,14 @@ interface GemmShape {
 }
 
 /**
- * The GEMM kernel body: workgroup (x, y, z) = (column tile, row tile, reduction slice); the result
- * of slice z goes to `out[(z · ROWS + i) · COLS + j]` (z is 0 when the reduction is not split).
+ * The GEMM kernel: workgroup (x, y, z) = (column tile, row tile, reduction slice) unless `setup`
+ * says otherwise; each result goes through `store` (default: slice z of out[z, ROWS, COLS]).
  */
-function gemmKernel(shape: GemmShape, tiles: GemmTiles, ops: GemmOperands, bindings: string): string {
+export function gemmKernel(shape: GemmShape, tiles: GemmTiles, ops: GemmOperands, bindings: string): string {
   const { tm, tn, tk } = tiles;
-  const rm = tm / THREADS_PER_SIDE;
-  const rn = tn / THREADS_PER_SIDE;
-  const wg = THREADS_PER_SIDE * THREADS_PER_SIDE;
+  const tx = tn / REG;
+  const ty = tm / REG;
+  const wg = tx * ty;
   const aIndex = ops.aContiguousInR ? 'let ii = e / TK; let rr = e % TK;' : 'let ii = e % TM; let rr = e / TM;';
   const bIndex = ops.bContiguousInJ ? 'let rr = e / TN; let jj = e % TN;' : 'let rr = e % TK; let jj = e / TK;';
   return `${bindings}
@@ -94,32 +111,33 @@ const CHUNK: u32 = ${shape.chunk}u;
 const TM: u32 = ${tm}u;
 const TN: u32 = ${tn}u;
 const TK: u32 = ${tk}u;
-const RM: u32 = ${rm}u;
-const RN: u32 = ${rn}u;
-const T: u32 = ${THREADS_PER_SIDE}u;
+const TX: u32 = ${tx}u;
 const WG: u32 = ${wg}u;
-var<workgroup> tileA: array<f32, ${tm * tk}>;
-var<workgroup> tileB: array<f32, ${tk * tn}>;
+// Column-blocks of 4: tileA[r][i / 4] holds rows i…i+3 of A at reduction index r, tileB[r][j / 4] columns j…j+3.
+var<workgroup> tileA: array<vec4<f32>, ${(tm * tk) / REG}>;
+var<workgroup> tileB: array<vec4<f32>, ${(tk * tn) / REG}>;
+${ops.declarations ?? ''}
 ${ops.loadA}
 ${ops.loadB}
+${ops.store ?? DEFAULT_STORE}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row0 = wid.y * TM;
+  ${ops.setup ?? DEFAULT_SETUP}
   let col0 = wid.x * TN;
-  let rBegin = wid.z * CHUNK;
-  let rEnd = min(REDUCE, rBegin + CHUNK);
-  let tx = lid % T;
-  let ty = lid / T;
-  var acc: array<f32, ${rm * rn}>;
-  for (var k = 0u; k < RM * RN; k++) { acc[k] = 0.0; }
+  let tx = lid % TX;
+  let ty = lid / TX;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var r0 = rBegin; r0 < rEnd; r0 += TK) {
     for (var e = lid; e < TM * TK; e += WG) {
       ${aIndex}
       let i = row0 + ii;
       let r = r0 + rr;
       var v = 0.0;
-      if (i < ROWS && r < rEnd) { v = loadA(i, r); }
-      tileA[rr * TM + ii] = v;
+      if (i < rows && r < rEnd) { v = loadA(i, r); }
+      tileA[rr * (TM / 4u) + ii / 4u][ii % 4u] = v;
     }
     for (var e = lid; e < TK * TN; e += WG) {
       ${bIndex}
@@ -127,31 +145,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let r = r0 + rr;
       var v = 0.0;
       if (j < COLS && r < rEnd) { v = loadB(r, j); }
-      tileB[rr * TN + jj] = v;
+      tileB[rr * (TN / 4u) + jj / 4u][jj % 4u] = v;
     }
     workgroupBarrier();
     for (var rr = 0u; rr < TK; rr++) {
-      var a: array<f32, ${rm}>;
-      var b: array<f32, ${rn}>;
-      for (var p = 0u; p < RM; p++) { a[p] = tileA[rr * TM + ty + p * T]; }
-      for (var q = 0u; q < RN; q++) { b[q] = tileB[rr * TN + tx + q * T]; }
-      for (var p = 0u; p < RM; p++) {
-        for (var q = 0u; q < RN; q++) { acc[p * RN + q] = fma(a[p], b[q], acc[p * RN + q]); }
-      }
+      let a = tileA[rr * (TM / 4u) + ty];
+      let b = tileB[rr * (TN / 4u) + tx];
+      acc0 = fma(vec4<f32>(a.x), b, acc0);
+      acc1 = fma(vec4<f32>(a.y), b, acc1);
+      acc2 = fma(vec4<f32>(a.z), b, acc2);
+      acc3 = fma(vec4<f32>(a.w), b, acc3);
     }
     workgroupBarrier();
   }
-  for (var p = 0u; p < RM; p++) {
-    for (var q = 0u; q < RN; q++) {
-      let i = row0 + ty + p * T;
-      let j = col0 + tx + q * T;
-      if (i < ROWS && j < COLS) { out[(wid.z * ROWS + i) * COLS + j] = acc[p * RN + q]; }
+  let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var p = 0u; p < 4u; p++) {
+    let i = row0 + ty * 4u + p;
+    if (i >= rows) { break; }
+    for (var q = 0u; q < 4u; q++) {
+      let j = col0 + tx * 4u + q;
+      if (j < COLS) { store(wid.z, i, j, acc[p][q]); }
     }
   }
 }`;
 }
 
-function geometryConstants(g: ConvGeometry): string {
+export function geometryConstants(g: ConvGeometry): string {
   return `const N_: u32 = ${g.batch}u;
 const H_: i32 = ${g.inHeight};
 const W_: i32 = ${g.inWidth};
@@ -216,49 +235,6 @@ fn loadA(i: u32, r: u32) -> f32 {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;`;
   return gemmKernel({ rows, cols: g.outChannels, reduce: positions, chunk }, tiles, ops, bindings);
-}
-
-/**
- * dx[n, h, w, ci] = Σ over taps (kh, kw) and co of dy[n, (h + PT − kh)/SH, (w + PL − kw)/SW, co] ·
- * W[kh, kw, ci, co], where only taps landing on the stride grid inside dy contribute: bindings
- * `out` (write), `dy`, `w` (read), plus `addend` (read) when `accumulate` (out = dx + addend).
- */
-export function inputGradWgsl(g: ConvGeometry, accumulate: boolean): string {
-  const rows = g.batch * g.inHeight * g.inWidth;
-  const reduce = g.filterHeight * g.filterWidth * g.outChannels;
-  const tiles = chooseTiles(rows, g.inChannels);
-  const strided = g.strideHeight > 1 || g.strideWidth > 1;
-  const ops: GemmOperands = {
-    loadA: `${geometryConstants(g)}
-fn loadA(i: u32, r: u32) -> f32 {
-  let n = i / u32(H_ * W_);
-  let s = i % u32(H_ * W_);
-  let h = i32(s / u32(W_));
-  let w = i32(s % u32(W_));
-  let kh = i32(r / (KW * CO));
-  let t = r % (KW * CO);
-  let kw = i32(t / CO);
-  let co = t % CO;
-  let th = h + PT - kh;
-  let tw = w + PL - kw;
-  if (th < 0 || tw < 0) { return 0.0; }
-  ${strided ? 'if (th % SH != 0 || tw % SW != 0) { return 0.0; }' : ''}
-  let oh = th / SH;
-  let ow = tw / SW;
-  if (oh >= HO || ow >= WO) { return 0.0; }
-  return dy[((n * u32(HO) + u32(oh)) * u32(WO) + u32(ow)) * CO + co];
-}`,
-    // r = (kh·KW + kw)·CO + co; W is [kh, kw, ci, co].
-    loadB: `fn loadB(r: u32, j: u32) -> f32 { return w[((r / CO) * CI + j) * CO + r % CO]; }`,
-    aContiguousInR: true,
-    bContiguousInJ: false,
-  };
-  const bindings = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;${accumulate ? '\n@group(0) @binding(3) var<storage, read> addend: array<f32>;' : ''}`;
-  let wgsl = gemmKernel({ rows, cols: g.inChannels, reduce, chunk: Math.ceil(reduce / TK) * TK }, tiles, ops, bindings);
-  if (accumulate) wgsl = wgsl.replace('out[(wid.z * ROWS + i) * COLS + j] = acc[p * RN + q];', 'out[i * COLS + j] = acc[p * RN + q] + addend[i * COLS + j];');
-  return wgsl;
 }
 
 /** Sum of `splits` partial results of `size` values each: `out[i] = Σ_s part[s · size + i]`. */

@@ -13,7 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ConvGeometry } from './conv-gemm-wgsl.js';
-import { chooseTiles, filterGradSplit, filterGradWgsl, inputGradWgsl, splitSumWgsl } from './conv-gemm-wgsl.js';
+import { chooseTiles, filterGradSplit, filterGradWgsl, splitSumWgsl } from './conv-gemm-wgsl.js';
+import { inputGradPhases, inputGradWgsl } from './input-grad-wgsl.js';
 import { allocate, backendInternals, dispatch, grid, release, type ProgramSpec } from './program-runner.js';
 
 /** Kernel name of dx + addend (same attributes as Conv2DBackpropInput, an extra input `addend`). */
@@ -103,14 +104,13 @@ function inputGrad(args: Parameters<tf.KernelFunc>[0], addend: tf.TensorInfo | n
   const backend = backendInternals(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const g = geometry(attrs.inputShape, filter.shape, attrs);
-  const rows = g.batch * g.inHeight * g.inWidth;
-  const tiles = chooseTiles(rows, g.inChannels);
+  const tiles = chooseTiles(g.batch * g.inHeight * g.inWidth, g.inChannels);
   const spec: ProgramSpec = {
     key: `dx-${geometryKey(g)}-${addend !== null}`, wgsl: () => inputGradWgsl(g, addend !== null), writes: 1, reads: addend === null ? 2 : 3, uniform: false,
     label: addend === null ? 'EncourageInputGradGemm' : 'EncourageInputGradGemmAdd',
   };
   const out = allocate(backend, [...attrs.inputShape]);
-  dispatch(backend, spec, [out], addend === null ? [dy, filter] : [dy, filter, addend], [Math.ceil(g.inChannels / tiles.tn), Math.ceil(rows / tiles.tm), 1]);
+  dispatch(backend, spec, [out], addend === null ? [dy, filter] : [dy, filter, addend], [Math.ceil(g.inChannels / tiles.tn), inputGradPhases(g).workgroupsY, 1]);
   return out;
 }
 

@@ -86,6 +86,8 @@ interface Compiled {
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, Compiled>>();
+/** Programs whose shader or pipeline the device rejected (WebGPU reports that asynchronously). */
+const rejected = new Map<string, string>();
 
 function compile(device: GPUDevice, spec: ProgramSpec): Compiled {
   let cache = pipelines.get(device);
@@ -100,12 +102,20 @@ function compile(device: GPUDevice, spec: ProgramSpec): Compiled {
     entries.push({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: i < spec.writes ? 'storage' : 'read-only-storage' } });
   }
   if (spec.uniform) entries.push({ binding: spec.writes + spec.reads, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+  // A WGSL error does not throw: the pipeline is silently invalid and its dispatches do nothing.
+  // The error scope catches it; the message goes to stderr at once and later dispatches throw.
+  device.pushErrorScope('validation');
   const layout = device.createBindGroupLayout({ label: spec.label, entries });
   const module = device.createShaderModule({ label: spec.label, code: spec.wgsl() });
   const pipeline = device.createComputePipeline({
     label: spec.label,
     layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: 'main' },
+  });
+  void device.popErrorScope().then((error) => {
+    if (error === null) return;
+    rejected.set(spec.key, error.message);
+    process.stderr.write(`Encourage webgpu program ${spec.label} (${spec.key}) was rejected by the device: ${error.message}\n`);
   });
   const compiled = { pipeline, layout };
   cache.set(spec.key, compiled);
@@ -115,6 +125,11 @@ function compile(device: GPUDevice, spec: ProgramSpec): Compiled {
 /** Number of pipelines compiled on `device` so far (tests check that shapes reuse them). */
 export function compiledPipelineCount(device: GPUDevice): number {
   return pipelines.get(device)?.size ?? 0;
+}
+
+/** Why the device rejected program `key`, once it has said so (undefined: accepted or not judged yet). */
+export function programRejection(key: string): string | undefined {
+  return rejected.get(key);
 }
 
 /** The WGSL binding declarations matching a {@link ProgramSpec}: `var<storage, …> name: array<type>`. */
@@ -158,6 +173,8 @@ export function dispatch(
   }
   const limit = backend.device.limits.maxComputeWorkgroupsPerDimension;
   if (workgroups.some((w) => w > limit || w < 1 || !Number.isInteger(w))) throw new Error(`${spec.label}: dispatch [${workgroups.join(',')}] outside 1…${limit}`);
+  const refusal = rejected.get(spec.key);
+  if (refusal !== undefined) throw new Error(`webgpu program ${spec.label} was rejected by the device: ${refusal}`);
   const { pipeline, layout } = compile(backend.device, spec);
   const entries: GPUBindGroupEntry[] = [...writes, ...reads].map((t, i) => ({ binding: i, resource: { buffer: bufferOf(backend, t) } }));
   if (uniform !== undefined) {
