@@ -15,7 +15,8 @@
  * the cost GPU-NOTES.md measured at ~70 µs per op on the H200's host). Kernels and dispatches per step do not depend on the device; times do —
  * on a software adapter (lavapipe) they describe a CPU running Vulkan, not a GPU.
  *
- * Usage: node dist/scripts/profile-train-step.js --backend webgpu [--model resnet20] [--batch 8] [--rounds 2]
+ * Usage: node dist/scripts/profile-train-step.js --backend webgpu [--model resnet20] [--batch 8] [--rounds 2] [--dx gemm|stock]
+ * (`--dx stock`: "ours" computes dx with tfjs's stock kernel, see conv-grad-kernels.ts).
  * Prints Markdown tables, then (last stdout line) one JSON object.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -25,6 +26,7 @@ import { Rng } from '../services/core/random.js';
 import { MODEL_NAMES, type ModelName } from '../services/core/training/names.js';
 import { selectBackend } from '../services/worker/backend/select-backend.js';
 import { adapterLabel } from '../services/worker/backend/webgpu-runtime.js';
+import { setInputGradAlgorithm } from '../services/worker/backend/webgpu/conv-grad-kernels.js';
 import { registerWebGpuKernels, restoreStockWebGpuKernels } from '../services/worker/backend/webgpu/register-webgpu-kernels.js';
 import { createModel } from '../services/worker/models/index.js';
 import { Replica } from '../services/worker/train/replica.js';
@@ -110,6 +112,9 @@ export async function profileWebGpuStep(): Promise<void> {
   if (!(MODEL_NAMES as readonly string[]).includes(model)) throw new Error(`--model must be one of ${MODEL_NAMES.join(', ')}, got ${model}`);
   const batch = positiveInt('batch', 8);
   const rounds = positiveInt('rounds', 2);
+  const dx = flag('dx', 'gemm');
+  if (dx !== 'gemm' && dx !== 'stock') throw new Error(`--dx must be gemm or stock, got ${dx}`);
+  setInputGradAlgorithm(dx);
   const { adapter } = await selectBackend('webgpu', silentLogger);
   const replica = new Replica(createModel(model, { seed: 1 }), { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
   const rng = new Rng(3);
@@ -149,7 +154,7 @@ export async function profileWebGpuStep(): Promise<void> {
   replica.dispose();
   const when = new Date().toISOString().slice(0, 10);
   const label = adapter === null ? 'unknown adapter' : adapterLabel(adapter);
-  console.log(`${model}, batch ${batch}, webgpu on ${label}${adapter?.software === true ? ' — SOFTWARE Vulkan: times are a CPU emulating a GPU' : ''}, ${when}`);
+  console.log(`${model}, batch ${batch}, dx ${dx}, webgpu on ${label}${adapter?.software === true ? ' — SOFTWARE Vulkan: times are a CPU emulating a GPU' : ''}, ${when}`);
   console.log(table('kernel', { stock: best.stock.kernels, ours: best.ours.kernels }, 30));
   console.log('');
   console.log(table('program (dispatch)', { stock: best.stock.programs, ours: best.ours.programs }, 30));
@@ -170,5 +175,5 @@ export async function profileWebGpuStep(): Promise<void> {
     kernels: Object.fromEntries(best[c].kernels),
     programs: Object.fromEntries(best[c].programs),
   });
-  console.log(JSON.stringify({ profile: 'train-step', backend: 'webgpu', model, batch, rounds, date: when, adapter, stock: summary('stock'), ours: summary('ours') }));
+  console.log(JSON.stringify({ profile: 'train-step', backend: 'webgpu', model, batch, rounds, dx, date: when, adapter, stock: summary('stock'), ours: summary('ours') }));
 }

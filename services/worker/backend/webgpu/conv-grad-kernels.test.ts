@@ -12,7 +12,7 @@ import { Rng } from '../../../core/random.js';
 import '../../models/register-gradients.js';
 import { webgpuForTests } from '../webgpu-test-support.js';
 import { filterGradSplit } from './conv-gemm-wgsl.js';
-import { CONV2D_BACKPROP_INPUT_ADD } from './conv-grad-kernels.js';
+import { CONV2D_BACKPROP_INPUT_ADD, setInputGradAlgorithm } from './conv-grad-kernels.js';
 import { isWebGpuKernelInstalled } from './register-webgpu-kernels.js';
 
 const gpu = await webgpuForTests();
@@ -107,35 +107,39 @@ for (const [i, c] of CASES.entries()) {
   });
 }
 
-test('webgpu dx + addend = cpu dx then Add; no tensor or GPU-buffer leak', { skip }, async () => {
-  const c = CASES[1]!;
-  const [n, h, w, ci] = c.x;
-  const dyShape = [n, outSize(h, c), outSize(w, c), c.co];
-  const attrs = { inputShape: c.x, strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-  const inputs = { dy: values(1, dyShape.reduce((a, b) => a * b)), filter: values(2, c.k * c.k * ci * c.co), addend: values(3, n * h * w * ci) };
-  const run = async (backend: string) => {
-    await tf.setBackend(backend);
-    const out = tf.tidy(() => {
-      const dy = tf.tensor(inputs.dy, dyShape);
-      const filter = tf.tensor(inputs.filter, [c.k, c.k, ci, c.co]);
-      const addend = tf.tensor(inputs.addend, c.x);
-      return tf.engine().runKernel(CONV2D_BACKPROP_INPUT_ADD, { dy, filter, addend }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
-    });
-    const data = (await out.data()) as Float32Array;
-    out.dispose();
-    return data;
-  };
-  const cpu = await run('cpu');
-  const ours = await run('webgpu');
-  assert.ok(relError(ours, cpu) < REL_TOLERANCE, `differs by ${relError(ours, cpu)}`);
-  const before = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
-  for (let k = 0; k < 3; k++) await run('webgpu');
-  for (const t of [CASES[7]!]) {
-    const [tn, th, tw, tc] = t.x;
-    await gradients('webgpu', t, values(4, tn * th * tw * tc), values(5, 9 * tc * t.co), values(6, tn * th * tw * t.co));
-  }
-  await tf.setBackend('webgpu');
-  const after = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
-  assert.equal(after.numTensors, before.numTensors, 'tensors');
-  assert.equal(after.numBytesInGPU, before.numBytesInGPU, 'bytes in GPU buffers');
-});
+for (const algorithm of ['gemm', 'stock'] as const) {
+  test(`webgpu dx + addend (${algorithm} dx) = cpu dx then Add; no tensor or GPU-buffer leak`, { skip }, async () => {
+    setInputGradAlgorithm(algorithm);
+    const c = CASES[1]!;
+    const [n, h, w, ci] = c.x;
+    const dyShape = [n, outSize(h, c), outSize(w, c), c.co];
+    const attrs = { inputShape: c.x, strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+    const inputs = { dy: values(1, dyShape.reduce((a, b) => a * b)), filter: values(2, c.k * c.k * ci * c.co), addend: values(3, n * h * w * ci) };
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const out = tf.tidy(() => {
+        const dy = tf.tensor(inputs.dy, dyShape);
+        const filter = tf.tensor(inputs.filter, [c.k, c.k, ci, c.co]);
+        const addend = tf.tensor(inputs.addend, c.x);
+        return tf.engine().runKernel(CONV2D_BACKPROP_INPUT_ADD, { dy, filter, addend }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      });
+      const data = (await out.data()) as Float32Array;
+      out.dispose();
+      return data;
+    };
+    const cpu = await run('cpu');
+    const ours = await run('webgpu');
+    assert.ok(relError(ours, cpu) < REL_TOLERANCE, `differs by ${relError(ours, cpu)}`);
+    const before = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
+    for (let k = 0; k < 3; k++) await run('webgpu');
+    for (const t of [CASES[7]!]) {
+      const [tn, th, tw, tc] = t.x;
+      await gradients('webgpu', t, values(4, tn * th * tw * tc), values(5, 9 * tc * t.co), values(6, tn * th * tw * t.co));
+    }
+    await tf.setBackend('webgpu');
+    const after = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
+    assert.equal(after.numTensors, before.numTensors, 'tensors');
+    assert.equal(after.numBytesInGPU, before.numBytesInGPU, 'bytes in GPU buffers');
+    setInputGradAlgorithm('gemm');
+  });
+}

@@ -57,6 +57,20 @@ function geometryKey(g: ConvGeometry): string {
   return Object.values(g).join('x');
 }
 
+/**
+ * How dx is computed: our GEMM, or tfjs's stock direct kernel (a loop per output element without
+ * workgroup tiling). Which is faster depends on the GPU: on lavapipe the stock loop is 1–2× faster
+ * for ResNet shapes (a CPU caches what a GPU must tile); no GPU measurement exists yet, so the
+ * choice is a switch (`ENCOURAGE_WEBGPU_DX=stock`, `profile-train-step --dx stock`) until one does.
+ */
+export type InputGradAlgorithm = 'gemm' | 'stock';
+let inputGradAlgorithm: InputGradAlgorithm = process.env['ENCOURAGE_WEBGPU_DX'] === 'stock' ? 'stock' : 'gemm';
+
+/** Choose dx's algorithm (see {@link InputGradAlgorithm}). */
+export function setInputGradAlgorithm(algorithm: InputGradAlgorithm): void {
+  inputGradAlgorithm = algorithm;
+}
+
 /** Stock kernels, captured before ours replace them (fallbacks and the profiler's "before"). */
 const stock = new Map<string, tf.KernelFunc>();
 
@@ -116,15 +130,23 @@ function inputGrad(args: Parameters<tf.KernelFunc>[0], addend: tf.TensorInfo | n
 
 /** dx for NHWC as a tiled GEMM. */
 export const conv2DBackpropInputWebGpu: tf.KernelFunc = (args) => {
-  if ((args.attrs as unknown as ConvAttrs).dataFormat !== 'NHWC') return fallback('Conv2DBackpropInput', args);
+  if ((args.attrs as unknown as ConvAttrs).dataFormat !== 'NHWC' || inputGradAlgorithm === 'stock') return fallback('Conv2DBackpropInput', args);
   return inputGrad(args, null);
 };
 
 /** dx + addend (NHWC only): the gradient a tensor receives from a convolution plus what it already had. */
 export const conv2DBackpropInputAddWebGpu: tf.KernelFunc = (args) => {
   if ((args.attrs as unknown as ConvAttrs).dataFormat !== 'NHWC') throw new Error(`${CONV2D_BACKPROP_INPUT_ADD} supports NHWC only`);
-  const { addend } = args.inputs as { addend: tf.TensorInfo };
-  return inputGrad(args, addend);
+  const { dy, filter, addend } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo; addend: tf.TensorInfo };
+  if (inputGradAlgorithm === 'gemm') return inputGrad(args, addend);
+  const add = tf.getKernel('Add', 'webgpu');
+  if (add === undefined) throw new Error('the webgpu backend has no Add kernel');
+  const dx = fallback('Conv2DBackpropInput', { ...args, inputs: { dy, filter } });
+  try {
+    return add.kernelFunc({ inputs: { a: dx, b: addend }, backend: args.backend, attrs: {} }) as tf.TensorInfo;
+  } finally {
+    backendInternals(args.backend).disposeData(dx.dataId);
+  }
 };
 
 /**
