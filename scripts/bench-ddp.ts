@@ -10,6 +10,17 @@
  *
  *   npm run -s bench:ddp -- [--workers 2] [--model resnet20] [--batch 64] [--steps 12] [--dtype float32] [--rounds 2]
  *
+ * Overlap of communication with compute, on a machine without a GPU:
+ *
+ *   npm run -s bench:ddp -- --simulated-compute-ms auto|MS [--model resnet18] [--bucket-mb 4] [--workers 2]
+ *
+ * replaces forward and backward by MS milliseconds of simulated device time per step, over which
+ * the gradient buckets become ready one after another (services/worker/train/replica.ts). Each
+ * round first runs with no compute at all — the step is then the all-reduce alone, T — then with
+ * MS (`auto`: the T just measured, compute as long as communication). It reports the total
+ * all-reduce time and the *exposed* part: what a step still waits for the all-reduce after its
+ * last bucket was ready. Perfect overlap leaves about one bucket's communication exposed.
+ *
  * Prints human-readable lines, then as its last line one JSON object (medians over the rounds).
  */
 import { spawn } from 'node:child_process';
@@ -29,9 +40,17 @@ const WARMUP_STEPS = 2;
 const steps = positiveInt('steps', 12, WARMUP_STEPS + 1);
 const dtype = flag('dtype', 'float32');
 const rounds = positiveInt('rounds', 2);
+const simulated = flag('simulated-compute-ms', '');
+const bucketMb = flag('bucket-mb', '');
+if (simulated !== '' && simulated !== 'auto' && !(Number(simulated) > 0)) throw new Error(`--simulated-compute-ms must be auto or a positive number of milliseconds, got ${JSON.stringify(simulated)}`);
+if (bucketMb !== '' && !(Number(bucketMb) > 0)) throw new Error(`--bucket-mb must be a positive number, got ${JSON.stringify(bucketMb)}`);
 
 interface Result {
   imagesPerSecond: number;
+  /** Σ over steps of the whole all-reduce (first bucket's start to last one's end, slowest rank). */
+  allreduceTotalSeconds: number;
+  /** Σ over steps of the exposed all-reduce (after the last bucket was ready, slowest rank). */
+  exposedSeconds: number;
   stepSeconds: number;
   /** Σ over steps of the all-reduce time of the rank that arrived last (pure communication). */
   commSeconds: number;
@@ -39,11 +58,12 @@ interface Result {
   waitSeconds: number;
 }
 
-function run(n: number, tag: string): Promise<Result> {
+function run(n: number, tag: string, simulatedMs = 0): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ddp-'));
   const args = [CLI, 'train', '--workers', String(n), '--model', model, '--batch-size', String(batch), '--epochs', '1', '--max-steps-per-epoch', String(steps),
     '--data', 'synthetic', '--synthetic-train', String(batch * steps * n), '--synthetic-test', '64', '--param-grad-every', '0', '--allreduce-dtype', dtype,
-    '--experiment', `bench-ddp-${tag}`, '--run-dir', dir, '--backend', 'wasm', '--log-level', 'warn'];
+    '--experiment', `bench-ddp-${tag}`, '--run-dir', dir, '--backend', 'wasm', '--log-level', 'warn', '--no-report',
+    ...(bucketMb === '' ? [] : ['--bucket-mb', bucketMb]), ...(simulatedMs > 0 ? ['--simulated-compute-ms', String(simulatedMs)] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -57,12 +77,43 @@ function run(n: number, tag: string): Promise<Result> {
       const stepSeconds = total((m) => m['seconds'] as number);
       const commSeconds = total((m) => (m['allreduceCommSeconds'] as number) ?? 0);
       const slowest = total((m) => (m['phaseSeconds']?.allreduce as number) ?? 0);
-      resolve({ imagesPerSecond: total((m) => batch * (m['workers'] as number)) / stepSeconds, stepSeconds, commSeconds, waitSeconds: slowest - commSeconds });
+      resolve({
+        imagesPerSecond: total((m) => batch * (m['workers'] as number)) / stepSeconds, stepSeconds, commSeconds, waitSeconds: slowest - commSeconds,
+        allreduceTotalSeconds: total((m) => (m['allreduceTotalSeconds'] as number) ?? 0), exposedSeconds: slowest,
+      });
     });
   });
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+if (simulated !== '') {
+  await overlapRounds();
+  process.exit(0);
+}
+
+/** Rounds of: all-reduce alone (no compute), then the same with simulated compute; exposed vs total. */
+async function overlapRounds(): Promise<void> {
+  const perStep = (r: Result) => ({ total: r.allreduceTotalSeconds / (steps - WARMUP_STEPS), exposed: r.exposedSeconds / (steps - WARMUP_STEPS) });
+  const out: Array<{ commMs: number; computeMs: number; totalMs: number; exposedMs: number; exposedShare: number }> = [];
+  for (let r = 0; r < rounds; r++) {
+    // No compute: the step is the all-reduce alone (the simulated wait of 1 µs only marks the mode).
+    const alone = perStep(await run(workers, 'comm-only', 0.001));
+    const computeMs = simulated === 'auto' ? alone.total * 1000 : Number(simulated);
+    const overlapped = perStep(await run(workers, 'overlap', computeMs));
+    const row = { commMs: alone.total * 1000, computeMs, totalMs: overlapped.total * 1000, exposedMs: overlapped.exposed * 1000, exposedShare: overlapped.exposed / alone.total };
+    out.push(row);
+    console.log(`round ${r + 1}: ${model}, ${workers} workers, ${dtype} wire${bucketMb === '' ? '' : `, ${bucketMb} MB buckets`} — all-reduce alone ${row.commMs.toFixed(1)} ms/step; ` +
+      `with ${row.computeMs.toFixed(1)} ms of simulated compute: all-reduce ${row.totalMs.toFixed(1)} ms, exposed ${row.exposedMs.toFixed(1)} ms (${pct(row.exposedShare)} of the all-reduce alone)`);
+  }
+  const m = (f: (x: (typeof out)[number]) => number) => median(out.map(f));
+  console.log(`median of ${rounds}: exposed communication ${pct(m((x) => x.exposedShare))} of the all-reduce time (target ≤ 25%)`);
+  console.log(JSON.stringify({
+    model, workers, dtype, steps, rounds, bucketMb: bucketMb === '' ? null : Number(bucketMb), mode: 'simulated-compute',
+    allreduceAloneMs: m((x) => x.commMs), simulatedComputeMs: m((x) => x.computeMs), allreduceWithComputeMs: m((x) => x.totalMs),
+    exposedMs: m((x) => x.exposedMs), exposedShare: m((x) => x.exposedShare), roundExposedShares: out.map((x) => x.exposedShare),
+  }));
+}
+
 const rows: Array<{ one: number; many: number; independent: number; speedup: number; ceiling: number; comm: number; wait: number }> = [];
 for (let r = 0; r < rounds; r++) {
   const one = await run(1, 'one');

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Check the Helm chart helm/encourage when helm is installed:
 #   1. helm lint --strict (default values, and every optional feature switched on);
-#   2. values.schema.json rejects bad values (tls.enabled without tls.secretName);
+#   2. values.schema.json rejects bad values (tls.enabled without tls.secretName, an unknown
+#      experimentDefaults.backend);
 #   3. helm template | schema validation of every rendered object (dist/scripts/validate-manifests.js:
 #      Kubernetes OpenAPI schemas, Experiments against the CRD), for the default values and with the
-#      Prometheus Operator APIs, TLS and the Grafana dashboard switched on;
+#      Prometheus Operator APIs, TLS, the Grafana dashboard and a webgpu default backend switched on;
 #   4. the default rendering (release "encourage", namespace "encourage") diffed against the plain
 #      manifests in k8s/operator/ — `--write` regenerates them instead.
 # Without helm it says so plainly, lists what it skipped and exits 0; the checks that need no helm
@@ -22,7 +23,7 @@ if ! command -v "$helm" >/dev/null 2>&1; then
   cat <<MSG
 check-chart: helm is not installed (looked for "$helm" on PATH; set HELM=/path/to/helm) — SKIPPED:
   - helm lint --strict helm/encourage
-  - values.schema.json negative check
+  - values.schema.json negative checks
   - helm template | schema validation (default values; monitoring, TLS and dashboard enabled)
   - diff of the rendered chart against k8s/operator/
 Still checked by npm test without helm: k8s/ validates, CRD copies identical, k8s/operator/ matches the chart's templates, versions and RBAC.
@@ -51,7 +52,7 @@ if [[ ! -f "$chart/prometheus/rules.yaml" ]]; then
   mkdir -p "$full_chart/prometheus" && printf 'groups:\n  - name: stand-in\n    rules: []\n' >"$full_chart/prometheus/rules.yaml"
 fi
 full_values=(--set tls.enabled=true --set tls.secretName=encourage-tls --set 'experimentNamespaces={default,research}'
-  --set 'imagePullSecrets[0].name=registry')
+  --set 'imagePullSecrets[0].name=registry' --set experimentDefaults.backend=webgpu)
 # helm lint has no --api-versions: the Prometheus Operator APIs only apply to helm template.
 monitoring_apis=(--api-versions monitoring.coreos.com/v1/ServiceMonitor --api-versions monitoring.coreos.com/v1/PodMonitor
   --api-versions monitoring.coreos.com/v1/PrometheusRule)
@@ -65,6 +66,12 @@ if "$helm" template encourage "$chart" --set tls.enabled=true >"$tmp/bad.yaml" 2
   echo "check-chart: FAILED: tls.enabled=true without tls.secretName rendered" >&2
   exit 1
 fi
+echo "check-chart: values.schema.json rejects an unknown experimentDefaults.backend"
+if "$helm" template encourage "$chart" --set experimentDefaults.backend=cuda >"$tmp/bad.yaml" 2>"$tmp/bad.err"; then
+  echo "check-chart: FAILED: experimentDefaults.backend=cuda rendered" >&2
+  exit 1
+fi
+grep -q 'experimentDefaults/backend' "$tmp/bad.err" || { echo "check-chart: FAILED: the schema error does not name experimentDefaults/backend:" >&2; cat "$tmp/bad.err" >&2; exit 1; }
 
 echo "check-chart: helm template | validate (default values)"
 "$helm" template encourage "$chart" -n encourage >"$tmp/default.yaml"
@@ -79,6 +86,7 @@ for kind in ServiceMonitor PodMonitor PrometheusRule; do
   grep -q "^kind: $kind$" "$tmp/full.yaml" || { echo "check-chart: FAILED: no $kind rendered with the monitoring APIs" >&2; exit 1; }
 done
 grep -q '^    grafana_dashboard: "1"$' "$tmp/full.yaml" || { echo "check-chart: FAILED: no dashboard ConfigMap" >&2; exit 1; }
+grep -q '^            - --default-backend=webgpu$' "$tmp/full.yaml" || { echo "check-chart: FAILED: experimentDefaults.backend=webgpu did not reach the operator's --default-backend" >&2; exit 1; }
 
 if [[ $write -eq 1 ]]; then
   echo "check-chart: writing k8s/operator/ from the default rendering"

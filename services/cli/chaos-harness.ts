@@ -93,6 +93,17 @@ export function runFlags(dir: string, experiment: string, extra: readonly string
   ];
 }
 
+/**
+ * Flags (given after `runFlags`, so they win) that make the small run one that learns within
+ * seconds, for tests that judge a disturbed run by what it learned: the BatchNorm CNN on 768
+ * synthetic images, batch 16 per worker, lr 0.1. Undisturbed with 3 workers, 3 epochs (16 steps
+ * each) reach test accuracy 0.57 and test cross-entropy 1.10 — chance is 0.10 and ln 10 = 2.30 —
+ * where the `runFlags` set-up stays at chance.
+ */
+export const LEARNING_RUN_FLAGS = ['--model', 'cnn-small', '--synthetic-train', '768', '--synthetic-test', '256', '--lr', '0.1'] as const;
+/** Test accuracy an undisturbed `LEARNING_RUN_FLAGS` run must reach (4× chance). */
+export const LEARNED_ACCURACY_FLOOR = 0.4;
+
 /** `encourage coordinator` on 127.0.0.1:port (with extra flags and environment). */
 export function startCoordinator(port: number, dir: string, experiment: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
   return startProc(['coordinator', '--host', '127.0.0.1', '--port', String(port), ...FAST_FAILURE_FLAGS, ...runFlags(dir, experiment), ...extra], env);

@@ -2,8 +2,11 @@
  * The container images, checked without a Docker engine: docker/Dockerfile.{cpu,gpu} are parsed
  * and every COPY source must exist and be in the build context (.dockerignore), the runtime runs
  * as the non-root user the Helm chart expects, tini is PID 1, Node's major matches package.json,
- * and the all-reduce process settings match services/worker/collective/process-tuning.ts. The
- * `encourage` wrapper on PATH is executed for real against a stand-in CLI.
+ * and the all-reduce process settings match services/worker/collective/process-tuning.ts. The GPU
+ * image's webgpu route: the Vulkan loader, the driver capability that mounts NVIDIA's Vulkan ICD
+ * (the operator's value), Dawn's binding kept and loadable on the base's glibc; its tfjs-node-gpu
+ * route only when asked for. The `encourage` wrapper on PATH is executed for real against a
+ * stand-in CLI.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/process-tuning.js';
+import { NVIDIA_GRAPHICS_CAPABILITIES } from '../coordinator/operator/gpu-placement.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -45,7 +49,7 @@ function contextIncludes(path: string): boolean {
   return lines.slice(1).some((l) => l.startsWith('!') && (l.slice(1) === path || (l.endsWith('/') && path.startsWith(l.slice(1)))) || l.slice(1) === `${path}/`);
 }
 
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const values = parse(readFileSync(join(ROOT, 'helm/encourage/values.yaml'), 'utf8')) as { image: { repository: string } };
 const deployment = readFileSync(join(ROOT, 'helm/encourage/templates/deployment.yaml'), 'utf8');
 
@@ -93,17 +97,53 @@ for (const [file, flavour] of [['docker/Dockerfile.cpu', 'cpu'], ['docker/Docker
     // The flavour: which TensorFlow C package is built, which is removed; the base image.
     const base = ins.find((i) => i.op === 'ARG' && i.args.startsWith('BASE_IMAGE='))!.args;
     const deps = ins.filter((i) => i.stage === 'deps' && i.op === 'RUN').map((i) => i.args).join(' ');
+    // What the image's processes see: ENV lines of the runtime stage, and packages installed in it or the stage it builds on.
+    const runtimeApt = ins.filter((i) => (i.stage === 'runtime' || i.stage === 'node') && i.op === 'RUN').flatMap((i) => [...i.args.matchAll(/apt-get install\s+((?:-\S+\s+)*)([^&;]+)/g)].flatMap((m) => m[2]!.trim().split(/\s+/)));
+    const capabilities = env.find(([k]) => k === 'NVIDIA_DRIVER_CAPABILITIES')?.[1];
     if (flavour === 'gpu') {
-      assert.match(base, /^BASE_IMAGE=nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-ubuntu\d+\.\d+$/, 'CUDA 11.2 + cuDNN 8 runtime');
-      assert.match(deps, /npm rebuild @tensorflow\/tfjs-node-gpu\b/);
+      // webgpu by default: no CUDA in the image, the CPU image's base (Dawn's binding needs glibc ≥ 2.34).
+      assert.match(base, /^BASE_IMAGE=debian:12-slim$/);
+      assert.equal(ins.find((i) => i.op === 'ARG' && i.args.startsWith('GPU_ROUTE='))?.args, 'GPU_ROUTE=webgpu', 'the webgpu route is the default');
+      for (const lib of ['libvulkan1', 'libglvnd0', 'libx11-6', 'libxext6']) assert.ok(runtimeApt.includes(lib), `${lib} in the runtime image (installed: ${runtimeApt.join(' ')})`);
+      assert.equal(capabilities, NVIDIA_GRAPHICS_CAPABILITIES, 'graphics: the container toolkit mounts the Vulkan ICD; same value as the operator sets');
+      assert.ok(capabilities!.split(',').includes('graphics') && capabilities!.split(',').includes('compute'));
+      // Dawn stays (a regular dependency, never removed); the build fails where it cannot load.
+      assert.ok(pkg.dependencies['webgpu'] !== undefined, 'webgpu is a regular dependency');
+      assert.doesNotMatch(deps, /rm -rf[^&]*node_modules\/webgpu\b/);
+      assert.ok(runtime.some((i) => i.op === 'RUN' && /GPU_ROUTE.*= webgpu.*node --input-type=module -e "await import\('webgpu'\)"/.test(i.args)), 'the build loads Dawn\'s binding');
+      assert.ok(runtime.findIndex((i) => i.op === 'RUN' && i.args.includes("import('webgpu')")) > runtime.findIndex((i) => i.op === 'COPY' && i.args.includes('--from=deps')), 'after node_modules is in place');
+      // tfjs-node-gpu only on its route; the CPU TensorFlow package never (no quiet fall back to the CPU on a GPU pod).
+      assert.match(deps, /if \[ "\$\{GPU_ROUTE\}" = tfjs-node-gpu \]; then npm rebuild @tensorflow\/tfjs-node-gpu; else rm -rf node_modules\/@tensorflow\/tfjs-node-gpu; fi/);
       assert.match(deps, /rm -rf node_modules\/@tensorflow\/tfjs-node(\s|$)/);
+      assert.match(deps, /case "\$\{GPU_ROUTE\}" in webgpu\|tfjs-node-gpu\)/, 'an unknown GPU_ROUTE fails the build');
+      // The header says how to build the legacy route: CUDA 11.2 + cuDNN 8 runtime base.
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      assert.match(text, /--build-arg GPU_ROUTE=tfjs-node-gpu/);
+      assert.match(text, /--build-arg BASE_IMAGE=nvidia\/cuda:11\.2\.\d+-cudnn8-runtime-ubuntu\d+\.\d+ /, 'tfjs-node-gpu: CUDA 11.2 + cuDNN 8 runtime');
     } else {
       assert.match(base, /^BASE_IMAGE=debian:12-slim$/);
       assert.match(deps, /npm rebuild @tensorflow\/tfjs-node(\s|$)/);
       assert.match(deps, /rm -rf node_modules\/@tensorflow\/tfjs-node-gpu\b/);
+      assert.equal(capabilities, undefined, 'no GPU settings in the CPU image');
+      assert.ok(!runtimeApt.includes('libvulkan1'), 'no Vulkan in the CPU image: auto never picks a software adapter');
     }
   });
 }
+
+/** glibc of the GPU image's base (Debian 12 "bookworm": 2.36); extend when the base changes. */
+const BASE_GLIBC: Record<string, readonly [number, number]> = { 'debian:12-slim': [2, 36] };
+
+test('Dawn\'s binding (npm webgpu, linux-x64) needs no newer glibc than the GPU image\'s base has', () => {
+  const base = parseDockerfile('docker/Dockerfile.gpu').find((i) => i.op === 'ARG' && i.args.startsWith('BASE_IMAGE='))!.args.slice('BASE_IMAGE='.length);
+  const glibc = BASE_GLIBC[base];
+  assert.ok(glibc !== undefined, `glibc of ${base} unknown: add it to BASE_GLIBC`);
+  // The versioned symbols the binary needs are named in its dynamic string table (GLIBC_2.34, …).
+  const binary = readFileSync(join(ROOT, 'node_modules/webgpu/dist/linux-x64/dawn.node')).toString('latin1');
+  const needed = [...binary.matchAll(/GLIBC_(\d+)\.(\d+)(?:\.\d+)?\0/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+  assert.ok(needed.length > 0, 'dawn.node names the glibc versions it needs');
+  const newest = needed.reduce((a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a));
+  assert.ok(newest[0] < glibc[0] || (newest[0] === glibc[0] && newest[1] <= glibc[1]), `dawn.node needs GLIBC_${newest.join('.')}, ${base} has ${glibc.join('.')}`);
+});
 
 test('the image names in the chart and the Dockerfiles agree', () => {
   assert.equal(values.image.repository, 'ghcr.io/encourage/encourage');

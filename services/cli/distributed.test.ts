@@ -26,12 +26,13 @@ interface Run {
   weights: Map<string, Float32Array>;
 }
 
-async function run(root: string, name: string, workers: number, batch: number, model: string): Promise<Run> {
+async function run(root: string, name: string, workers: number, batch: number, model: string, extra: readonly string[] = []): Promise<Run> {
   const dir = join(root, name);
   const res = await runCli([
     'train', '--workers', String(workers), '--batch-size', String(batch), '--model', model, '--data', 'synthetic', '--synthetic-train', '192',
     '--synthetic-test', '64', '--epochs', '2', '--seed', '3', '--loss', 'el', '--lr', '0.05', '--experiment', name, '--run-dir', dir, '--log-level', 'warn',
     '--no-report', // equivalence only; the report is covered by report-command.test.ts
+    ...extra,
   ]);
   assert.equal(res.code, 0, res.stderr.slice(-3000));
   const metrics = await readMetrics(join(dir, 'metrics.jsonl'));
@@ -73,6 +74,24 @@ test('1 worker × 2B = 2 workers × B = 4 workers × B/2 without BatchNorm; repl
   }
   assert.equal(four.summary['workers'], 4);
   assert.ok((four.summary['allreduceBytes'] as number) > 0);
+});
+
+// The same equivalence on the webgpu backend (lavapipe in CI), float32 on the wire, with the
+// gradient read and reduced in several buckets: the device-resident step reads, reduces and
+// uploads per bucket, and the result must not depend on it.
+const vulkan = (await import('webgpu').then((d) => d.create([]).requestAdapter())) !== null;
+test('on webgpu: 1 worker × 2B = 2 workers × B without BatchNorm; replicas stay identical', { skip: vulkan ? false : 'no Vulkan adapter on this machine' }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ddp-webgpu-'));
+  const gpu = ['--backend', 'webgpu', '--allreduce-dtype', 'float32', '--bucket-mb', '0.02'];
+  const one = await run(root, 'one', 1, 32, 'cnn-nobn', gpu);
+  const two = await run(root, 'two', 2, 16, 'cnn-nobn', gpu);
+  assert.equal(one.summary['backend'], 'webgpu');
+  assert.match(String(two.summary['device']), /\(software\)|nvidia|amd|intel/i, 'the adapter is reported');
+  assert.equal(two.losses.length, one.losses.length);
+  one.losses.forEach((l, i) => assert.ok(Math.abs(l - two.losses[i]!) <= EQUIVALENCE_REL_TOLERANCE * Math.max(1, Math.abs(l)), `step ${i + 1}: loss ${l} vs ${two.losses[i]}`));
+  const diff = maxRelDiff(one.weights, two.weights);
+  assert.ok(diff <= EQUIVALENCE_REL_TOLERANCE, `final weights differ by ${diff}`);
+  for (const e of two.epochs) assert.equal(e['replicasIdentical'], true, `epoch ${e['epoch']}: replicas diverged`);
 });
 
 test('with BatchNorm, per-replica batch statistics make 2 × B differ from 1 × 2B — boundedly', async () => {

@@ -2,15 +2,22 @@
  * `encourage train --workers N`: the torchrun experience on one machine — an in-process coordinator
  * on loopback plus N `encourage worker` child processes, one progress line fed by the coordinator's
  * merged step reports, and the same JSON summary as a single-process run plus `workers`,
- * `allreduceSeconds` and `allreduceBytes`. SIGTERM/SIGINT are forwarded to the workers.
+ * `allreduceSeconds` and `allreduceBytes`.
+ *
+ * Elastic like torchrun's agent (worker-supervisor.ts): a worker that dies is evicted from the ring
+ * at once (the launcher saw it exit, no heartbeat deadline to wait out), the others go on through
+ * the coordinator's re-rendezvous, and it is restarted after a backoff to join back; when the
+ * restart budget is used up the run goes on with fewer workers while `--min-workers` remain, and
+ * stops with TooFewWorkersError below that. SIGTERM/SIGINT to the launcher stop the run at the next
+ * step boundary with a checkpoint (`--resume` continues it). Workers run in their own process
+ * group, so a Ctrl-C in the terminal reaches only the launcher, which then stops them in order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { EncourageError } from '../core/errors.js';
-import type { LogFields } from '../core/logging.js';
+import { prettyLogLine, type LogFields } from '../core/logging.js';
 import { metricsFlags, offsetListen, type MetricsListen } from '../core/metrics/metrics-options.js';
 import { startCoordinatorMetrics } from '../coordinator/metrics/coordinator-metrics.js';
 import type { TrainConfig } from '../core/training/train-config.js';
@@ -21,22 +28,13 @@ import { generateJoinToken } from '../coordinator/join-token.js';
 import { TLS_ENV_VARS } from '../core/tls.js';
 import { TUNED_WORKER_ENV, TUNED_WORKER_EXEC_ARGV } from '../worker/collective/process-tuning.js';
 import { createProgressLine } from '../worker/train/progress-line.js';
+import { LOCAL_COORDINATOR_TIMEOUT_MS, LOCAL_RENDEZVOUS_GRACE_MS, WORKER_EXIT_GRACE_MS, type LauncherConfig } from './config.js';
+import { TooFewWorkersError, describeExit } from './errors.js';
+import { WorkerSupervisor, type WorkerExit } from './worker-supervisor.js';
 
 const CLI_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-/** How long workers get to exit after the run finished before they are killed. */
-export const WORKER_EXIT_GRACE_MS = 10_000;
-
-/** A worker process failed before the run finished. */
-export class WorkerProcessError extends EncourageError {
-  override readonly name = 'WorkerProcessError';
-  constructor(
-    readonly localIndex: number,
-    readonly code: number | null,
-    readonly signal: string | null,
-  ) {
-    super(`worker ${localIndex} exited early (code ${code}, signal ${signal})`);
-  }
-}
+/** The pod name of a local run's workers; worker i is local index i. */
+export const LOCAL_POD = 'local';
 
 /** File (in the run directory) listing the run's /metrics targets for Prometheus' file_sd_configs. */
 export const PROMETHEUS_TARGETS_FILE = 'prometheus-targets.json';
@@ -51,13 +49,34 @@ export interface LocalRunOptions {
   readonly logFields?: LogFields;
 }
 
-/** Run `config` with `workers` local worker processes; resolves with the coordinator's summary. */
-export async function launchLocalRun(config: TrainConfig, workers: number, logger: Logger, options: LocalRunOptions = {}): Promise<CoordinatorSummary> {
+/** A local run's summary: the coordinator's, plus what the launcher did with its processes. */
+export interface LocalRunSummary extends CoordinatorSummary {
+  /** Worker processes the launcher restarted (not to be confused with `restarts`, the ring's recoveries). */
+  readonly workerRestarts: number;
+  readonly maxRestarts: number;
+  /** Every worker process that ended mid-run. */
+  readonly workerExits: readonly WorkerExit[];
+}
+
+export interface LocalRunResult {
+  readonly summary: LocalRunSummary;
+  /** The signal that stopped the run (summary status `stopped`), else null. */
+  readonly signal: 'SIGINT' | 'SIGTERM' | null;
+  /** Set when the launcher stopped the run because too few workers remained (summary status `failed`). */
+  readonly error: TooFewWorkersError | null;
+}
+
+/** Run `config` with the launcher's worker processes; resolves once the run has ended and every worker has exited. */
+export async function launchLocalRun(config: TrainConfig, launcher: LauncherConfig, logger: Logger, options: LocalRunOptions = {}): Promise<LocalRunResult> {
+  const { workers } = launcher;
   const listen = options.metrics === undefined ? { host: '127.0.0.1', port: 0 } : options.metrics;
   // A loopback run needs no TLS (nothing leaves the machine), so ENCOURAGE_TLS_* variables meant
   // for pods are ignored here and kept from the workers; a fresh random join token keeps other
   // local users' processes from registering with this run (docs/security.md).
-  const settings = parseCoordinatorConfig({ host: '127.0.0.1', port: 0, minWorkers: workers, maxWorkers: workers, rendezvousGraceMs: 0, joinToken: generateJoinToken() }, {});
+  const settings = parseCoordinatorConfig(
+    { host: '127.0.0.1', port: 0, minWorkers: launcher.minWorkers, maxWorkers: workers, rendezvousGraceMs: LOCAL_RENDEZVOUS_GRACE_MS, joinToken: generateJoinToken() },
+    {},
+  );
   const workerEnv = withoutTlsEnv({ ...process.env, ...TUNED_WORKER_ENV, ENCOURAGE_JOIN_TOKEN: settings.joinToken ?? '' });
   const coordinator = new Coordinator(config, settings, logger.child({ component: 'coordinator' }));
   await coordinator.init();
@@ -72,55 +91,88 @@ export async function launchLocalRun(config: TrainConfig, workers: number, logge
     throw err;
   }
   const { server, port } = started;
-  const children: ChildProcess[] = [];
   const progress = createProgressLine();
-  let failure: WorkerProcessError | null = null;
-  let rejectEarly!: (e: Error) => void;
-  const early = new Promise<never>((_, reject) => (rejectEarly = reject));
-  const forward = (sig: NodeJS.Signals) => children.forEach((c) => c.kill(sig));
+  const relay = relayTo(process.stderr);
+  let tooFew: TooFewWorkersError | null = null;
+  const supervisor = new WorkerSupervisor({
+    workers: launcher.workers,
+    maxRestarts: launcher.maxRestarts,
+    logger: logger.child({ component: 'launcher' }),
+    runOver: () => coordinator.over,
+    progress: () => coordinator.runState?.committedStep ?? 0,
+    relay: (_index, line) => relay(line),
+    // Workers run with the process settings the all-reduce was measured under (process-tuning.ts),
+    // in their own process group (detached) so that only the launcher sees a terminal's Ctrl-C.
+    start: (i) =>
+      spawn(process.execPath, [
+        ...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', '--coordinator', `127.0.0.1:${port}`, '--pod', LOCAL_POD, '--local-index', String(i), '--local-procs', '1',
+        '--coordinator-timeout-ms', String(LOCAL_COORDINATOR_TIMEOUT_MS), '--log-level', logger.level, ...metricsFlags(listen === null ? null : offsetListen(listen, 1 + i)),
+      ], { stdio: ['ignore', 'ignore', 'pipe'], env: workerEnv, detached: true }),
+    onExit: (exit, remaining) => {
+      // Out of the ring now: the survivors' round completes without waiting for a heartbeat
+      // deadline, and the slot is free for the restarted process.
+      coordinator.workerExited(LOCAL_POD, exit.worker, `process exited (${describeExit(exit.code, exit.signal)})`);
+      if (exit.action === 'restarted') return;
+      if (remaining < launcher.minWorkers) {
+        tooFew ??= new TooFewWorkersError(exit.worker, exit.code, exit.signal, exit.lastLogLine, supervisor.restarts, launcher.maxRestarts, remaining, launcher.minWorkers);
+        void coordinator.failRun(tooFew);
+      } else coordinator.membership.lowerMaxWorkers(remaining);
+    },
+  });
+  let signal: LocalRunResult['signal'] = null;
+  const stop = (sig: 'SIGINT' | 'SIGTERM') => {
+    if (signal !== null) return;
+    signal = sig;
+    progress.done();
+    logger.warn({ signal: sig }, 'stopping: the ring checkpoints at the next step boundary, then the workers exit (resume with --resume)');
+    void coordinator.stop();
+  };
+  const onSigint = () => stop('SIGINT');
+  const onSigterm = () => stop('SIGTERM');
   let attach: NodeJS.Timeout | undefined;
-  process.on('SIGTERM', forward);
-  process.on('SIGINT', forward);
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGINT', onSigint);
   try {
-    for (let i = 0; i < workers; i++) {
-      // Workers run with the process settings the all-reduce was measured under (process-tuning.ts).
-      const child = spawn(process.execPath, [...TUNED_WORKER_EXEC_ARGV, CLI_MAIN, 'worker', '--coordinator', `127.0.0.1:${port}`, '--pod', 'local', '--local-index', String(i), '--local-procs', '1', '--log-level', logger.level, ...metricsFlags(listen === null ? null : offsetListen(listen, 1 + i))], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: workerEnv,
-      });
-      child.on('exit', (code, signal) => {
-        if (coordinator.runState?.finished !== true) {
-          failure = new WorkerProcessError(i, code, signal);
-          rejectEarly(failure);
-        }
-      });
-      children.push(child);
-    }
+    supervisor.start();
     attach = setInterval(() => {
       const run = coordinator.runState;
       if (run === null) return;
       clearInterval(attach);
       run.on('step', (s: { step: number; epoch: number; stepsPerEpoch: number; loss: number; accuracy: number; imagesPerSecond: number }) => {
         const inEpoch = s.step - (s.epoch - 1) * s.stepsPerEpoch;
-        progress.update(`epoch ${s.epoch}/${config.epochs} step ${inEpoch}/${s.stepsPerEpoch} loss ${s.loss.toFixed(4)} acc ${s.accuracy.toFixed(3)} ${Math.round(s.imagesPerSecond)} img/s ×${workers}`, inEpoch / s.stepsPerEpoch);
+        progress.update(`epoch ${s.epoch}/${config.epochs} step ${inEpoch}/${s.stepsPerEpoch} loss ${s.loss.toFixed(4)} acc ${s.accuracy.toFixed(3)} ${Math.round(s.imagesPerSecond)} img/s ×${coordinator.membership.worldSize}`, inEpoch / s.stepsPerEpoch);
       });
       run.on('epoch', () => progress.done());
     }, 50);
-    const summary = await Promise.race([coordinator.done, early]);
-    await Promise.all(children.map((c) => waitExit(c, WORKER_EXIT_GRACE_MS)));
-    return summary;
+    const summary = await coordinator.done;
+    // Let the workers' final calls (Leave, a stop checkpoint) land before the server goes away.
+    await supervisor.drain(WORKER_EXIT_GRACE_MS);
+    const error: TooFewWorkersError | null = tooFew;
+    return {
+      summary: { ...summary, workerRestarts: supervisor.restarts, maxRestarts: launcher.maxRestarts, workerExits: supervisor.exits },
+      signal: summary.status === 'stopped' ? signal : null,
+      error: summary.status === 'failed' ? error : null,
+    };
   } catch (err) {
-    children.forEach((c) => c.kill('SIGKILL'));
-    throw failure ?? err;
+    await supervisor.killAll();
+    throw err;
   } finally {
     clearInterval(attach);
     progress.done();
-    process.off('SIGTERM', forward);
-    process.off('SIGINT', forward);
+    process.off('SIGTERM', onSigterm);
+    process.off('SIGINT', onSigint);
     coordinator.close();
     server.forceShutdown();
     await metrics.close();
   }
+}
+
+/** Relay workers' log lines to `stream`: as they are (JSON) for machines, pretty for a person at a terminal. */
+function relayTo(stream: NodeJS.WriteStream): (line: string) => void {
+  const pretty = stream.isTTY === true ? prettyLogLine() : (line: string) => line;
+  return (line) => {
+    stream.write(`${pretty(line)}\n`);
+  };
 }
 
 /**
@@ -146,15 +198,4 @@ function withoutTlsEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
   for (const name of TLS_ENV_VARS) delete out[name];
   return out;
-}
-
-function waitExit(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

@@ -16,6 +16,12 @@ test('encourage loss: one case, closed-form CE and full-bonus gradients, on the 
   assert.ok(Math.abs(f.loss - (-Math.log(0.5) + Math.log(0.5))) < 1e-5);
   // dL/df_y = −1, dL/df_j = p_j/(1 − p_y).
   [-1, 0.6, 0.4].forEach((g, j) => assert.ok(Math.abs(f.gradLogits[0]![j]! - g) < 1e-4, `grad ${j}: ${f.gradLogits[0]![j]}`));
+  // On webgpu (lavapipe here) the values are read asynchronously: dataSync would throw there.
+  const gpu = await runCli(['loss', '--backend', 'webgpu'], { stdin: JSON.stringify({ logits, labels: [0], loss: { preset: 'el-full' } }) });
+  if (/no GPU adapter/.test(gpu.stderr)) return; // a machine without any Vulkan driver
+  assert.equal(gpu.code, 0, gpu.stderr);
+  const g = lastJsonLine<{ loss: number; gradLogits: number[][] }>(gpu.stdout);
+  [-1, 0.6, 0.4].forEach((want, j) => assert.ok(Math.abs(g.gradLogits[0]![j]! - want) < 1e-4, `webgpu grad ${j}: ${g.gradLogits[0]![j]}`));
 });
 
 test('encourage loss: an array of cases gives an array; epoch drives schedules', async () => {

@@ -30,7 +30,7 @@ export function registerLossCommand(program: Command): void {
   program
     .command('loss')
     .description('Read {logits, labels, epoch?, loss} (or an array of them) as JSON on stdin; print loss, base, bonus and dL/dlogits (training mode)')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu', 'auto')
     .addHelpText(
       'after',
       `
@@ -52,22 +52,24 @@ for schedules and deferStart), loss: a preset name or options object (see docs/l
       const cases = Array.isArray(doc) ? doc.map((c, i) => parseCase(c, `[${i}]`)) : [parseCase(doc, '')];
       const logger = createLogger({ level: 'warn', pretty: prettyLogs() });
       await selectBackend(request, logger);
-      const results = cases.map(evaluateCase);
+      const results: LossResult[] = [];
+      for (const c of cases) results.push(await evaluateCase(c));
       printJsonLine(Array.isArray(doc) ? results : results[0]);
     });
 }
 
-/** Compute one case in training mode on the current backend. */
-export function evaluateCase(c: LossCase): LossResult {
-  return tf.tidy(() => {
+/** Compute one case in training mode on the current backend (read asynchronously: works on webgpu too). */
+export async function evaluateCase(c: LossCase): Promise<LossResult> {
+  const [parts, gradLogits] = tf.tidy(() => {
     const r = lossWithLogitGrad(tf.tensor2d(c.logits), tf.tensor1d(c.labels, 'int32'), c.options, { epoch: c.epoch, training: true });
-    return {
-      loss: r.loss.dataSync()[0]!,
-      base: r.base.dataSync()[0]!,
-      bonus: r.bonus.dataSync()[0]!,
-      gradLogits: r.gradLogits.arraySync(),
-    };
+    return [tf.stack([r.loss, r.base, r.bonus]), r.gradLogits] as const;
   });
+  try {
+    const [values, grads] = await Promise.all([parts.data(), gradLogits.array()]);
+    return { loss: values[0]!, base: values[1]!, bonus: values[2]!, gradLogits: grads };
+  } finally {
+    tf.dispose([parts, gradLogits]);
+  }
 }
 
 function parseCase(raw: unknown, prefix: string): LossCase {

@@ -21,6 +21,7 @@ test('bad flags are ConfigErrors naming the value (exit code 2 in main)', async 
     [['--health-port', '70000'], /invalid healthPort: "70000"/],
     [['--resync-seconds', '0'], /invalid resyncSeconds: "0"/],
     [['--metrics-port', 'x'], /invalid metrics-port: "x"/],
+    [['--default-backend', 'cuda'], /invalid defaultBackend: "cuda" \(expected auto\|tensorflow\|webgpu\|wasm\|cpu\)/],
   ] as [string[], RegExp][]) {
     await assert.rejects(buildProgram().parseAsync(['operator', ...args], { from: 'user' }), (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
   }

@@ -12,7 +12,7 @@ import { createLogger } from '../core/logging.js';
 import { startMetricsServer } from '../core/metrics/metrics-server.js';
 import { ExperimentController } from '../coordinator/operator/controller.js';
 import { loadKubeConfig } from '../coordinator/operator/kube-api.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_GPU_IMAGE, DEFAULT_HEALTH_PORT, DEFAULT_IMAGE, DEFAULT_OPERATOR_METRICS_PORT, DEFAULT_RESYNC_SECONDS, parseOperatorConfig } from '../coordinator/operator/operator-config.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_EXPERIMENT_BACKEND, DEFAULT_GPU_IMAGE, DEFAULT_HEALTH_PORT, DEFAULT_IMAGE, DEFAULT_OPERATOR_METRICS_PORT, DEFAULT_RESYNC_SECONDS, parseOperatorConfig } from '../coordinator/operator/operator-config.js';
 import { printJsonLine } from './io.js';
 import { addMetricsOptions } from './metrics-flags.js';
 
@@ -29,6 +29,7 @@ export function registerOperatorCommand(program: Command): void {
     .option('--namespace <ns>', 'namespace to watch (repeatable or comma-separated; default: all namespaces)', collect, [])
     .option('--image <image>', `image of coordinators and CPU workers (default ${DEFAULT_IMAGE})`)
     .option('--gpu-image <image>', `image of workers with gpusPerPod > 0 (default ${DEFAULT_GPU_IMAGE})`)
+    .option('--default-backend <name>', `backend of Experiments without spec.backend: auto|tensorflow|webgpu|wasm|cpu (default ${DEFAULT_EXPERIMENT_BACKEND})`)
     .option('--coordinator-service-account <name>', 'ServiceAccount of coordinator pods (default encourage-coordinator)')
     .option('--resync-seconds <s>', `reconcile every Experiment at least this often (default ${DEFAULT_RESYNC_SECONDS})`)
     .option('--concurrency <n>', `Experiments reconciled in parallel (default ${DEFAULT_CONCURRENCY})`)

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerLossCommand } from './loss-command.js';
 import { registerTrainCommand } from './train-command.js';
+import { registerCompareCommand } from './compare-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 import { registerCoordinatorCommand } from './coordinator-command.js';
 import { registerDataCommand } from './data-command.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerLossCommand(program);
   registerTrainCommand(program);
+  registerCompareCommand(program);
   registerCoordinatorCommand(program);
   registerWorkerCommand(program);
   registerDataCommand(program);

@@ -92,6 +92,9 @@ test('bad flags exit 2 and name the flag; nothing is written', async () => {
     [['--loss', '{"preset":"el","rho":-1}'], /invalid loss\.rho/],
     [['--schedule', 'linear'], /invalid schedule/],
     [['--confidence-edges', '0,0.9,0.5,1'], /invalid confidenceEdges/],
+    [['--max-restarts', '2'], /invalid max-restarts: "2" \(expected to be used with --workers/],
+    [['--workers', '2', '--min-workers', '3'], /invalid min-workers: "3" \(expected an integer in \[1, 2\]/],
+    [['--workers', '2', '--max-restarts', 'often'], /invalid max-restarts: "often"/],
   ];
   for (const [flags, pattern] of cases) {
     const res = await runCli(['train', '--data', 'synthetic', '--run-dir', join(root, 'r'), ...flags]);

@@ -1,16 +1,18 @@
 /**
- * `encourage train`: one training job in this process. Flags map one-to-one onto the keys of a
- * JSON config file (`--config`), flags winning; the worker's `parseTrainConfig` validates both.
- * SIGTERM/SIGINT stop at the next step boundary after writing a checkpoint (resume with --resume).
+ * `encourage train`: one training job, in this process or (`--workers N`) as a local distributed
+ * job. Flags map one-to-one onto the keys of a JSON config file (`--config`), flags winning; the
+ * worker's `parseTrainConfig` validates both. SIGTERM/SIGINT stop at the next step boundary after
+ * writing a checkpoint (resume with --resume); the process then exits 143/130.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, InputError } from '../core/errors.js';
-import { createLogger, LogFields } from '../core/logging.js';
-import { parseMetricsListen } from '../core/metrics/metrics-options.js';
+import { createLogger, LogFields, type Logger } from '../core/logging.js';
+import { parseMetricsListen, type MetricsListen } from '../core/metrics/metrics-options.js';
 import { parseTrainConfig, type TrainConfig } from '../core/training/train-config.js';
 import { launchLocalRun } from './local-launcher.js';
 import { train } from '../worker/train/trainer.js';
+import { DEFAULT_MAX_RESTARTS, parseLauncherConfig, type LauncherConfig } from './config.js';
 import { prettyLogs, printJsonLine } from './io.js';
 import { addMetricsOptions } from './metrics-flags.js';
 import { reportAtRunEnd } from './run-report.js';
@@ -42,7 +44,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--schedule <kind>', 'cosine | multistep | constant')
     .option('--warmup-epochs <x>', 'linear warm-up epochs')
     .option('--seed <n>', 'seed for init, data order, augmentation and synthetic data')
-    .option('--backend <name>', 'auto | tensorflow | wasm | cpu')
+    .option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu (webgpu: GPUs through Dawn/Vulkan, docs/gpu.md)')
     .option('--no-augment', 'disable random crop + flip')
     .option('--run-dir <dir>', 'run directory (default runs/<experiment>)')
     .option('--checkpoint-dir <dir>', 'checkpoint directory (default <run-dir>/checkpoints)')
@@ -58,6 +60,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--bucket-mb <mb>', 'all-reduce fusion bucket size')
     .option('--chunk-kb <kb>', 'all-reduce chunk size on the wire')
     .option('--allreduce-timeout-ms <ms>', 'how long an all-reduce waits for a silent peer before the step fails (default 30000)')
+    .option('--simulated-compute-ms <ms>', 'benchmarks: distributed workers skip the model and simulate this much device time per step, spread over the gradient buckets (bench:ddp)')
     .option('--on-nonfinite <policy>', 'NaN/Inf in a loss or gradient: skip the update on every rank, or stop the run (skip | stop; default stop)')
     .option('--no-report', 'do not write the HTML report (<run-dir>/report) at the end of the run')
     .option('--log-level <level>', 'pino log level', 'info');
@@ -65,7 +68,7 @@ export function addTrainOptions(cmd: Command): Command {
 
 /** Flags that are not run configuration. */
 const NON_CONFIG_FLAGS = new Set([
-  'config', 'logLevel', 'report', 'workers', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken', 'heartbeatIntervalMs', 'heartbeatTimeoutMs',
+  'config', 'logLevel', 'report', 'workers', 'maxRestarts', 'port', 'host', 'minWorkers', 'maxWorkers', 'rendezvousGraceMs', 'joinToken', 'heartbeatIntervalMs', 'heartbeatTimeoutMs',
   'rendezvousTimeoutMs', 'tlsDir', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsMutual', 'tlsServerName', 'metricsPort', 'metricsHost',
 ]);
 
@@ -83,45 +86,87 @@ export async function trainConfigFromFlags(flags: Record<string, unknown>): Prom
 /** Register `encourage train`. */
 export function registerTrainCommand(program: Command): void {
   const cmd = program.command('train').description('Train a CIFAR-10 classifier with the encouraging loss: in this process, or with --workers N as a local distributed job (a coordinator plus N worker processes, like torchrun)');
-  addMetricsOptions(addTrainOptions(cmd), 'with --workers: the coordinator\'s, worker i gets port + 1 + i', '127.0.0.1')
-    .option('--workers <n>', 'run distributed with N local worker processes (data parallel, ring all-reduce over gRPC)')
-    .action(async (flags: Record<string, unknown>) => {
-      const config = await trainConfigFromFlags(flags);
-      const fields = new LogFields();
-      const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment }, pretty: prettyLogs(), fields });
-      if (flags['workers'] === undefined && (flags['metricsPort'] !== undefined || flags['metricsHost'] !== undefined)) {
-        throw new ConfigError('metrics-port', flags['metricsPort'] ?? flags['metricsHost'], 'to be used with --workers (the coordinator and workers serve /metrics; a single-process run writes metrics.jsonl)');
-      }
-      if (flags['workers'] !== undefined) {
-        const metrics = parseMetricsListen(flags, { host: '127.0.0.1' });
-        const summary = await launchLocalRun(config, parseWorkers(flags['workers']), logger, { metrics, logFields: fields });
-        const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
-        printJsonLine({ ...summary, history: undefined, report });
-        return;
-      }
-      const controller = new AbortController();
-      const stop = (sig: NodeJS.Signals) => {
-        logger.warn({ signal: sig }, 'stopping at the next step boundary');
-        controller.abort();
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      try {
-        const summary = await train(config, logger.child({ rank: 0 }), controller.signal);
-        const report = await reportAtRunEnd(summary.runDir, flags['report'] !== false, logger);
-        printJsonLine({ ...summary, history: undefined, report });
-        if (summary.interrupted) process.exitCode = 143;
-      } finally {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-      }
-    });
+  addLauncherOptions(addMetricsOptions(addTrainOptions(cmd), 'with --workers: the coordinator\'s, worker i gets port + 1 + i', '127.0.0.1')).action(async (flags: Record<string, unknown>) => {
+    const config = await trainConfigFromFlags(flags);
+    const job = trainJobFromFlags(flags);
+    const fields = new LogFields();
+    const logger = createLogger({ level: flags['logLevel'] as 'info', base: { experiment: config.experiment }, pretty: prettyLogs(), fields });
+    const outcome = await runTrainJob(config, job, logger, fields);
+    printJsonLine({ ...outcome.summary, history: undefined });
+    process.exitCode = outcome.exitCode;
+    if (outcome.error !== null) throw outcome.error;
+  });
 }
 
-function parseWorkers(v: unknown): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError('workers', v, 'an integer in [1, 64]');
-  return n;
+/** Add `--workers` and the local launcher's flags. */
+export function addLauncherOptions(cmd: Command): Command {
+  return cmd
+    .option('--workers <n>', 'run distributed with N local worker processes (data parallel, ring all-reduce over gRPC)')
+    .option('--max-restarts <k>', `with --workers: restart dead workers (signal or non-zero exit) up to K times in all, with backoff (default ${DEFAULT_MAX_RESTARTS})`)
+    .option('--min-workers <n>', 'with --workers: once restarts are used up, go on while at least N workers remain, else stop (default 1)');
+}
+
+/** How a training job runs: where it reports, and (with --workers) the launcher's settings. */
+export interface TrainJob {
+  readonly launcher: LauncherConfig | null;
+  readonly metrics: MetricsListen | null;
+  readonly report: boolean;
+}
+
+/** Validate the job flags (not the run configuration): `--workers` and what goes with it. */
+export function trainJobFromFlags(flags: Record<string, unknown>): TrainJob {
+  if (flags['workers'] === undefined) {
+    for (const [flag, key] of [['metrics-port', 'metricsPort'], ['metrics-host', 'metricsHost'], ['max-restarts', 'maxRestarts'], ['min-workers', 'minWorkers']] as const) {
+      if (flags[key] !== undefined) throw new ConfigError(flag, flags[key], 'to be used with --workers (it configures the local launcher and its worker processes)');
+    }
+    return { launcher: null, metrics: null, report: flags['report'] !== false };
+  }
+  return {
+    launcher: parseLauncherConfig({ workers: flags['workers'], minWorkers: flags['minWorkers'], maxRestarts: flags['maxRestarts'] }),
+    metrics: parseMetricsListen(flags, { host: '127.0.0.1' }),
+    report: flags['report'] !== false,
+  };
+}
+
+/** What a finished (or stopped, or failed) job leaves: its summary with the report path, and the exit code. */
+export interface TrainOutcome {
+  readonly summary: Record<string, unknown> & { readonly runDir: string; readonly report: string | null };
+  /** 0 succeeded, 1 failed, 130/143 stopped by SIGINT/SIGTERM. */
+  readonly exitCode: number;
+  /** Why the launcher stopped the run, to report after the summary (null: none). */
+  readonly error: Error | null;
+}
+
+/** Exit code of a process stopped by a signal (128 + its number), as shells report it. */
+export const EXIT_SIGINT = 130;
+export const EXIT_SIGTERM = 143;
+
+/** Run one training job (single process, or the local launcher) and render its report. */
+export async function runTrainJob(config: TrainConfig, job: TrainJob, logger: Logger, fields?: LogFields): Promise<TrainOutcome> {
+  if (job.launcher !== null) {
+    const { summary, signal, error } = await launchLocalRun(config, job.launcher, logger, { metrics: job.metrics, ...(fields === undefined ? {} : { logFields: fields }) });
+    // A run stopped before its first step has nothing to chart.
+    const report = summary.steps > 0 ? await reportAtRunEnd(summary.runDir, job.report, logger) : null;
+    const exitCode = summary.status === 'stopped' ? (signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM) : summary.status === 'failed' ? 1 : 0;
+    return { summary: { ...summary, report }, exitCode, error };
+  }
+  const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals | null = null;
+  const stop = (sig: NodeJS.Signals) => {
+    logger.warn({ signal: sig }, 'stopping at the next step boundary');
+    stoppedBy = sig;
+    controller.abort();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    const summary = await train(config, logger.child({ rank: 0 }), controller.signal);
+    const report = await reportAtRunEnd(summary.runDir, job.report, logger);
+    return { summary: { ...summary, report }, exitCode: summary.interrupted ? (stoppedBy === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM) : 0, error: null };
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
 }
 
 async function readConfigFile(path: unknown): Promise<Record<string, unknown>> {

@@ -55,7 +55,7 @@ export function registerWorkerCommand(program: Command): void {
       try {
         const result = await runWorker({
           coordinator: cfg.coordinator, pod: cfg.pod, localIndex: cfg.localIndex, joinToken: cfg.joinToken, logger, signal: controller.signal, metrics,
-          tls: cfg.tls, coordinatorLostTimeoutMs: cfg.coordinatorLostTimeoutMs, failpoints: new Failpoints(cfg.failpoints),
+          tls: cfg.tls, coordinatorLostTimeoutMs: cfg.coordinatorLostTimeoutMs, failpoints: new Failpoints(cfg.failpoints, cfg.localIndex),
           openCollective: (config, tls) => openCollectiveNode(cfg.collectiveHost, cfg.collectivePort, config, logger, tls),
         });
         printJsonLine(result);

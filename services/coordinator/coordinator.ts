@@ -66,6 +66,8 @@ export class Coordinator {
   private readonly fingerprint: string;
   private readonly store: CheckpointStore;
   private backend = 'unknown';
+  /** Every distinct compute device a worker of this run registered with. */
+  private readonly devices = new Set<string>();
   private settled = false;
   private resolveDone!: (s: CoordinatorSummary) => void;
   /** Resolves with the run's summary when the run ends (finished, failed or stopped). */
@@ -127,6 +129,7 @@ export class Coordinator {
     }
     const id = this.membership.register(input);
     this.backend = input.backend;
+    if (input.device !== undefined && input.device !== '') this.devices.add(input.device);
     this.logger.info({ workerId: id, pod: input.pod, localIndex: input.localIndex, address: input.collectiveAddress }, 'worker registered');
     return id;
   }
@@ -270,6 +273,30 @@ export class Coordinator {
     return this.done;
   }
 
+  /**
+   * A supervisor (the local launcher) saw the process of slot `pod`/`localIndex` exit: evict it
+   * now rather than at the heartbeat deadline. A ranked worker counts as lost (`workersLost`) and
+   * opens an aborting round, as a missed heartbeat would. Returns whether it was a member.
+   */
+  workerExited(pod: string, localIndex: number, why: string): boolean {
+    if (this.settled) return false;
+    return this.membership.evictSlot(pod, localIndex, why);
+  }
+
+  /**
+   * End the run as failed with `err` (its message becomes the summary's `error`), e.g. when a
+   * supervisor has too few workers left to go on. Resolves with the summary.
+   */
+  async failRun(err: Error): Promise<CoordinatorSummary> {
+    if (!this.settled) this.fail(err);
+    return this.done;
+  }
+
+  /** Whether the run has ended or is stopping: a worker exiting now is no failure. */
+  get over(): boolean {
+    return this.settled || this.stopping;
+  }
+
   /** Stop waiters (shutdown path). */
   close(): void {
     this.membership.close();
@@ -298,6 +325,7 @@ export class Coordinator {
     const summary: CoordinatorSummary = {
       status, ...(this.failure === null ? {} : { error: this.failure.message }),
       experiment: this.config.experiment, model: this.config.model, loss: this.config.loss.preset ?? 'custom', backend: this.backend,
+      device: this.devices.size === 0 ? 'unknown' : [...this.devices].join('; '),
       workers: this.membership.worldSize, epochs: run?.history.length ?? 0, steps: run?.committedStep ?? 0,
       ...accuracyFigures(run?.history ?? []),
       imagesPerSecond: run !== null && run.totals.trainSeconds > 0 ? run.totals.trainImages / run.totals.trainSeconds : 0,

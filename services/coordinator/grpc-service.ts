@@ -68,7 +68,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
       const w = req.worker;
       if (w === null || w === undefined) throw new BadReportError('is required', 'worker', null);
       const workerId = c.register({
-        collectiveAddress: w.collectiveAddress, pod: w.pod, localIndex: w.localIndex, backend: w.backend,
+        collectiveAddress: w.collectiveAddress, pod: w.pod, localIndex: w.localIndex, backend: w.backend, device: w.device,
         joinToken: req.joinToken, configFingerprint: w.configFingerprint, trainExamples: w.trainExamples, testExamples: w.testExamples,
       });
       return { workerId, heartbeatIntervalMs: c.settings.heartbeatIntervalMs };
@@ -97,7 +97,7 @@ export function coordinatorHandlers(c: Coordinator, logger: Logger): Coordinator
         rank: r.rank, step: Number(r.step), epoch: r.epoch, examples: r.examples, lossSum: r.lossSum, baseSum: r.baseSum, bonusSum: r.bonusSum,
         correct: r.correct, binCounts: r.binCounts, binGradNormSums: r.binGradNormSums, marginSum: r.marginSum, pySum: r.pySum,
         paramGradNormHigh: r.paramGradNormHigh, paramGradNormLow: r.paramGradNormLow, learningRate: r.learningRate,
-        dataSeconds: r.dataSeconds, computeSeconds: r.computeSeconds, allreduceSeconds: r.allreduceSeconds, updateSeconds: r.updateSeconds,
+        dataSeconds: r.dataSeconds, computeSeconds: r.computeSeconds, allreduceSeconds: r.allreduceSeconds, allreduceTotalSeconds: r.allreduceTotalSeconds, updateSeconds: r.updateSeconds,
         allreduceBytes: Number(r.allreduceBytes), indexSum: r.indexSum, skipped: r.skipped,
       });
       return { generation: c.membership.generation, ...c.pendingFlags() };

@@ -38,6 +38,26 @@ export interface LoggerOptions {
   readonly fields?: LogFields;
 }
 
+/** How pretty log lines look (shared by createLogger and prettyLogLine). */
+const PRETTY_OPTIONS = { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' } as const;
+
+/**
+ * A formatter of JSON log lines into the pretty form createLogger writes on a terminal: for a
+ * process that relays its children's JSON logs to a person (the local launcher's workers).
+ * Lines that are not JSON come back unchanged.
+ */
+export function prettyLogLine(): (line: string) => string {
+  const format = PinoPretty.prettyFactory(PRETTY_OPTIONS);
+  return (line) => {
+    if (!line.startsWith('{')) return line;
+    try {
+      return format(JSON.parse(line) as object).replace(/\n$/, '');
+    } catch {
+      return line;
+    }
+  };
+}
+
 /**
  * Create the process logger. Logs go to stderr (stdout is reserved for the one-line JSON
  * summaries that every command prints last): JSON lines for machines, or pino-pretty's
@@ -45,10 +65,7 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const fields = options.fields;
-  const stream: DestinationStream =
-    options.pretty === true
-      ? PinoPretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' })
-      : destination({ fd: 2, sync: true });
+  const stream: DestinationStream = options.pretty === true ? PinoPretty({ destination: 2, sync: true, ...PRETTY_OPTIONS }) : destination({ fd: 2, sync: true });
   return pino(
     {
       level: options.level ?? 'info',

@@ -63,7 +63,7 @@ test('bin edges come from config.json; a record with another number of bins name
 test('without config.json: edges from an epoch table, names from the summary, steps per epoch from the epoch record', async () => {
   const epoch = { type: 'epoch', epoch: 1, step: 2, trainLoss: 1, trainAccuracy: 0.5, testLoss: 1, testAccuracy: 0.4, confidence: { bins: [{ lo: 0, hi: 0.3, count: 2 }, { lo: 0.3, hi: 1, count: 2 }], meanPy: 0.4 } };
   const dir = await runDir({
-    'metrics.jsonl': [step(1, 1, [2, 0]), step(2, 1, [1, 1]), JSON.stringify(epoch), step(3, 2, [0, 2]), JSON.stringify({ type: 'summary', step: 3, experiment: 'ce-b', loss: 'ce', model: 'resnet20', interrupted: true, imagesPerSecond: 99 })].join('\n'),
+    'metrics.jsonl': [step(1, 1, [2, 0]), step(2, 1, [1, 1]), JSON.stringify(epoch), step(3, 2, [0, 2]), JSON.stringify({ type: 'summary', step: 3, experiment: 'ce-b', loss: 'ce', model: 'resnet20', interrupted: true, imagesPerSecond: 99, backend: 'webgpu', device: 'nvidia nvidia-h200 — NVIDIA H200' })].join('\n'),
   });
   const run = await loadRun(dir);
   assert.deepEqual(run.edges, [0, 0.3, 1]);
@@ -76,4 +76,5 @@ test('without config.json: edges from an epoch table, names from the summary, st
   assert.equal(f.testAccuracy, 0.4);
   assert.equal(f.imagesPerSecond, 99);
   assert.equal(f.steps, 3);
+  assert.equal(f.compute, 'webgpu on nvidia nvidia-h200 — NVIDIA H200');
 });

@@ -51,7 +51,7 @@ export function reportHtml(input: PageInput): string {
     const charts = input.charts.filter((c) => c.def.run === label);
     const skipped = input.skipped.filter((s) => s.run === label);
     sections.push(`<section class="run" id="${escapeHtml(run.anchor)}"><h2>Run ${escapeHtml(label)}</h2>
-<p class="meta">Directory <code>${escapeHtml(run.figures.path)}</code> · model ${escapeHtml(run.figures.model)} · loss <code>${escapeHtml(compactJson(run.lossOptions ?? run.figures.loss))}</code>${run.tornLines > 0 ? ` · ${run.tornLines} torn line(s) of metrics.jsonl skipped` : ''}</p>
+<p class="meta">Directory <code>${escapeHtml(run.figures.path)}</code> · model ${escapeHtml(run.figures.model)}${run.figures.compute === null ? '' : ` · computed with ${escapeHtml(run.figures.compute)}`} · loss <code>${escapeHtml(compactJson(run.lossOptions ?? run.figures.loss))}</code>${run.tornLines > 0 ? ` · ${run.tornLines} torn line(s) of metrics.jsonl skipped` : ''}</p>
 ${figures(charts)}
 ${skipped.map(skippedNote).join('\n')}</section>`);
   }
@@ -108,9 +108,9 @@ function skippedNote(s: SkippedChart): string {
 function summaryTable(runs: readonly RunFigures[]): string {
   const from = new Set(runs.map((r) => r.highConfidenceFrom));
   const highHead = from.size === 1 && [...from][0] !== null ? `grad share p_y ≥ ${[...from][0]}` : 'high-confidence grad share';
-  const head = ['run', 'loss', 'model', 'workers', 'status', 'epochs', 'steps', 'redone steps', 'test acc.', 'best test acc.', 'train acc.', highHead, 'mean p_y', 'images/s', 'wall s'];
+  const head = ['run', 'loss', 'model', 'compute', 'workers', 'status', 'epochs', 'steps', 'redone steps', 'test acc.', 'best test acc.', 'train acc.', highHead, 'mean p_y', 'images/s', 'wall s'];
   const rows = runs.map((r) => [
-    r.label, r.loss, r.model, fmt(r.workers, 0), r.status,
+    r.label, r.loss, r.model, r.compute ?? '–', fmt(r.workers, 0), r.status,
     r.configuredEpochs === null ? String(r.epochs) : `${r.epochs}/${r.configuredEpochs}`,
     String(r.steps), String(r.redoneSteps), pct(r.testAccuracy), pct(r.bestTestAccuracy), pct(r.trainAccuracy),
     pct(r.highConfidenceGradShare), fmt(r.meanPy, 3), fmt(r.imagesPerSecond, 0), fmt(r.wallSeconds, 1),

@@ -12,6 +12,8 @@ export interface RunFigures {
   readonly path: string;
   readonly loss: string;
   readonly model: string;
+  /** Backend and device it computed on (`webgpu on nvidia nvidia-h200 — …`), null when unknown. */
+  readonly compute: string | null;
   /** Workers of a distributed run (1 for a single-process run), null when unknown. */
   readonly workers: number | null;
   /** `finished` (summary written), `interrupted` (stopped by a signal, resumable) or `incomplete`. */
@@ -48,6 +50,7 @@ export function runFigures(run: RunData, label: string): RunFigures {
     path: run.path,
     loss: run.loss,
     model: run.model,
+    compute: computeOf(s),
     workers: num(s['workers']) ?? stepWorkers ?? (summary !== null ? 1 : null),
     status: summary === null ? 'incomplete' : s['interrupted'] === true ? 'interrupted' : 'finished',
     epochs: epochs.length,
@@ -63,6 +66,14 @@ export function runFigures(run: RunData, label: string): RunFigures {
     imagesPerSecond: num(s['imagesPerSecond']),
     wallSeconds: num(s['wallSeconds']),
   };
+}
+
+/** "backend on device" from a summary (older runs record only the backend). */
+function computeOf(s: Record<string, unknown>): string | null {
+  const backend = typeof s['backend'] === 'string' ? s['backend'] : null;
+  const device = typeof s['device'] === 'string' && s['device'] !== '' ? s['device'] : null;
+  if (backend === null) return device;
+  return device === null ? backend : `${backend} on ${device}`;
 }
 
 function num(v: unknown): number | null {

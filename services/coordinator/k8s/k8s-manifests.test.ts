@@ -15,6 +15,12 @@ import { readManifests, objectLabel, type ManifestDocument } from './yaml-docume
 import { validateAgainstCrd, validateK8sObject } from './manifest-validation.js';
 import { GENERATED_HEADER } from './helm-output.js';
 import { ManifestInvalidError } from '../errors.js';
+import { BACKEND_REQUESTS, MODEL_NAMES } from '../../core/training/names.js';
+import { resolveExperimentSpec } from '../operator/experiment-spec.js';
+import type { Experiment } from '../operator/experiment-types.js';
+import type { BuildSettings } from '../operator/object-meta.js';
+import { DEFAULT_GPU_IMAGE, DEFAULT_IMAGE } from '../operator/operator-config.js';
+import { buildWorkerPod } from '../operator/worker-objects.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CHART = join(ROOT, 'helm/encourage');
@@ -22,6 +28,7 @@ const CRD_FILE = 'experiments.encourage.dev.yaml';
 const crd = parse(readFileSync(join(CHART, 'crds', CRD_FILE), 'utf8')) as Record<string, any>;
 const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const BUILD: BuildSettings = { image: DEFAULT_IMAGE, gpuImage: DEFAULT_GPU_IMAGE, defaultBackend: 'auto', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null };
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? yamlFiles(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : []));
@@ -71,11 +78,17 @@ test('the CRD copies are byte-identical and the CRD has the contract\'s names, s
     if (typeof node.additionalProperties === 'object') walk(node.additionalProperties, `${path}.*`);
   };
   walk(v.schema.openAPIV3Schema, '(root)');
+  // The enums are the training code's own names: a backend or model it knows is one the API server admits.
+  const specProps = props.spec.properties;
+  assert.deepEqual(specProps.backend.enum, [...BACKEND_REQUESTS], 'spec.backend enum = core/training/names.ts BACKEND_REQUESTS');
+  assert.deepEqual(specProps.model.enum, [...MODEL_NAMES], 'spec.model enum = core/training/names.ts MODEL_NAMES');
+  // No static default for the backend: an unset one is the operator's --default-backend.
+  assert.equal(specProps.backend.default, undefined, 'spec.backend has no CRD default (the operator applies --default-backend)');
 });
 
 test('every example Experiment validates against the CRD; bad enums, ranges and unknown fields are rejected naming the field', async () => {
   const experiments = (await docsOf('k8s/examples')).filter((d) => d.object['kind'] === 'Experiment');
-  assert.deepEqual(experiments.map((d) => (d.object['metadata'] as { name: string }).name).sort(), ['ab-ce', 'ab-el', 'ce-baseline', 'el-le075', 'smoke-cpu']);
+  assert.deepEqual(experiments.map((d) => (d.object['metadata'] as { name: string }).name).sort(), ['ab-ce', 'ab-el', 'ce-baseline', 'el-le075', 'el-webgpu', 'smoke-cpu']);
   for (const d of experiments) {
     const defaulted = validateAgainstCrd(crd, d.object) as any;
     assert.equal(defaulted.spec.optimizer.nesterov, false, 'defaults applied');
@@ -94,6 +107,19 @@ test('every example Experiment validates against the CRD; bad enums, ranges and 
   const byName = new Map(experiments.map((d) => [(d.object['metadata'] as { name: string }).name, d.object as any]));
   assert.equal(byName.get('el-le075').spec.loss.options.logEnd, 0.75);
   assert.equal(byName.get('ce-baseline').spec.loss.preset, 'ce');
+  assert.deepEqual([byName.get('el-webgpu').spec.backend, byName.get('el-webgpu').spec.workers.gpusPerPod], ['webgpu', 1], 'the GPU example on webgpu, one GPU per pod');
+});
+
+test('every example Experiment, as the API server stores it, passes the operator\'s own validation and builds its pods', async () => {
+  const experiments = (await docsOf('k8s/examples')).filter((x) => x.object['kind'] === 'Experiment');
+  for (const d of experiments) {
+    const stored = validateAgainstCrd(crd, { ...d.object, metadata: { ...(d.object['metadata'] as object), namespace: 'default', uid: 'u' } }) as unknown as Experiment;
+    const r = resolveExperimentSpec(stored);
+    const worker = buildWorkerPod(r, 0, BUILD);
+    const env = new Map((worker.spec!.containers[0]!.env ?? []).map((e) => [e.name, e.value]));
+    if (r.train.backend === 'webgpu') assert.equal(env.get('NVIDIA_DRIVER_CAPABILITIES'), 'compute,utility,graphics', `${objectLabel(d.object)}: the Vulkan ICD`);
+    if (r.workers.gpusPerPod > 0) assert.equal(worker.spec!.containers[0]!.resources?.limits?.['nvidia.com/gpu'], String(r.workers.gpusPerPod), objectLabel(d.object));
+  }
 });
 
 test('the A/B pair differs only in the loss (identical seed, data, model, recipe, workers)', async () => {
@@ -117,7 +143,7 @@ test('every PVC an example references is created by k8s/examples/checkpoint-pvcs
     const spec = d.object['spec'] as any;
     for (const claim of [spec.checkpoint?.pvc?.claimName, spec.dataset?.pvc?.claimName].filter((c) => c !== undefined)) assert.ok(claims.has(claim), `${objectLabel(d.object)} needs PVC ${claim}`);
     if (spec.workers.image !== undefined) assert.match(spec.workers.image, new RegExp(`^ghcr\\.io/encourage/encourage(-gpu)?:${chart.appVersion.replace(/\./g, '\\.')}$`));
-    if (spec.workers.gpusPerPod > 0) assert.match(spec.workers.image ?? '', /encourage-gpu:/, `${objectLabel(d.object)} uses GPUs: the CUDA image`);
+    if (spec.workers.gpusPerPod > 0) assert.match(spec.workers.image ?? '', /encourage-gpu:/, `${objectLabel(d.object)} uses GPUs: the GPU image`);
   }
 });
 
@@ -163,7 +189,7 @@ test('least privilege: the operator and coordinator roles grant exactly the cont
   const deployment = rbac.find((o) => o.kind === 'Deployment');
   const pod = deployment.spec.template.spec;
   assert.equal(pod.serviceAccountName, 'encourage-operator');
-  assert.deepEqual(pod.containers[0].args, ['encourage', 'operator']);
+  assert.deepEqual(pod.containers[0].args, ['encourage', 'operator', '--default-backend=auto'], 'the chart\'s experimentDefaults.backend reaches the operator');
   assert.equal(pod.containers[0].command, undefined, 'command would replace the image\'s tini ENTRYPOINT');
   assert.deepEqual(pod.containers[0].ports.map((p: any) => [p.name, p.containerPort]), [['grpc', 7070], ['metrics', 9090]]);
   assert.ok(pod.securityContext.runAsNonRoot);

@@ -24,7 +24,7 @@ before(async () => {
   cluster = await startFakeCluster({ root: await mkdtemp(join(tmpdir(), 'op-ctl-')), bookmarkIntervalMs: 200 });
   controller = new ExperimentController(
     cluster.operatorKubeConfig,
-    { namespaces: null, resyncMs: 5000, concurrency: 2, watchTimeoutSeconds: 5, retryBaseDelayMs: 50, settings: { image: 'img:t', gpuImage: 'gpu:t', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null } },
+    { namespaces: null, resyncMs: 5000, concurrency: 2, watchTimeoutSeconds: 5, retryBaseDelayMs: 50, settings: { image: 'img:t', gpuImage: 'gpu:t', defaultBackend: 'auto', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null } },
     silentLogger,
   );
   await controller.start();

@@ -7,12 +7,13 @@ import { trainConfigFromFlags } from '../../cli/train-command.js';
 import { coordinatorArgs, workerArgs } from './coordinator-flags.js';
 import { resolveExperimentSpec } from './experiment-spec.js';
 import type { Experiment } from './experiment-types.js';
+import type { BackendRequest } from '../../core/training/names.js';
 
 const exp = (spec: unknown, name = 'run-a'): Experiment => ({ metadata: { name, namespace: 'ns', uid: 'u-1' }, spec });
 const base = { workers: { replicas: 2 } };
 
-function rejects(spec: unknown, field: string, pattern?: RegExp, name?: string): void {
-  assert.throws(() => resolveExperimentSpec(exp(spec, name)), (err: unknown) => {
+function rejects(spec: unknown, field: string, pattern?: RegExp, name?: string, defaultBackend?: BackendRequest): void {
+  assert.throws(() => resolveExperimentSpec(exp(spec, name), defaultBackend), (err: unknown) => {
     assert.ok(err instanceof ConfigError, String(err));
     assert.equal(err.key, field, err.message);
     if (pattern !== undefined) assert.match(err.message, pattern);
@@ -29,8 +30,9 @@ test('defaults follow the contract: cifar10, fixed-size workers, runPolicy 3 / R
   assert.equal(r.train.runDir, '/checkpoints/run-a');
   assert.equal(r.train.model, 'resnet18');
   assert.deepEqual(r.train.data, { kind: 'cifar10', dir: '/data', download: true, url: null }, 'no dataset claim: each worker downloads');
-  const gpu = resolveExperimentSpec(exp({ workers: { replicas: 1, gpusPerPod: 4 } }));
-  assert.deepEqual([gpu.workers.procsPerPod, gpu.workers.ranksPerPod], [null, 4], 'one process per GPU');
+  assert.equal(r.train.backend, 'auto');
+  const gpu = resolveExperimentSpec(exp({ backend: 'tensorflow', workers: { replicas: 1, gpusPerPod: 4 } }));
+  assert.deepEqual([gpu.workers.procsPerPod, gpu.workers.ranksPerPod], [null, 4], 'one process per GPU (tfjs-node-gpu)');
 });
 
 test('invalid fields are named by their spec path, through the project’s own parsers', () => {
@@ -62,6 +64,7 @@ test('invalid fields are named by their spec path, through the project’s own p
   rejects({ workers: { replicas: 1, resources: { limits: { cpu: 'lots' } } } }, 'spec.workers.resources.limits.cpu', /quantity/);
   rejects({ workers: { replicas: 1, gpusPerPod: 2, resources: { limits: { 'nvidia.com/gpu': '1' } } } }, 'spec.workers.resources.limits.nvidia.com/gpu');
   rejects({ workers: { replicas: 1, tolerations: ['x'] } }, 'spec.workers.tolerations');
+  rejects({ ...base, backend: 'cuda' }, 'spec.backend', /"cuda" \(expected auto\|tensorflow\|webgpu\|wasm\|cpu\)/);
   rejects(base, 'metadata.name', /RFC 1035/, '9lives');
   rejects(base, 'metadata.name', /at most 51/, 'a'.repeat(52));
 });
@@ -113,4 +116,32 @@ test('cifar10: the dataset volume, download only without a claim or with a mirro
   assert.ok(args.includes('--download'));
   const parsed = await coordinatorConfigFromArgs(args);
   assert.deepEqual(parsed.train.data, { kind: 'cifar10', dir: '/data', download: true, url: 'https://mirror.example/cifar-10-binary.tar.gz' });
+});
+
+test('backend: an unset one is the operator\'s default, and the coordinator is told either way', async () => {
+  const spec = { dataset: { source: 'synthetic' }, model: 'cnn-small', workers: { replicas: 2, gpusPerPod: 1 } };
+  for (const [given, defaultBackend, expected] of [[undefined, undefined, 'auto'], [undefined, 'webgpu', 'webgpu'], ['wasm', 'webgpu', 'wasm'], ['webgpu', 'tensorflow', 'webgpu']] as const) {
+    const r = resolveExperimentSpec(exp(given === undefined ? spec : { ...spec, backend: given }), defaultBackend);
+    assert.equal(r.train.backend, expected, `spec ${given ?? '(unset)'}, default ${defaultBackend ?? '(auto)'}`);
+    const args = coordinatorArgs(r);
+    assert.deepEqual(args.slice(args.indexOf('--backend'), args.indexOf('--backend') + 2), ['--backend', expected]);
+    assert.equal((await coordinatorConfigFromArgs(args)).train.backend, expected, 'the coordinator resolves the same backend');
+  }
+});
+
+test('webgpu and auto: one GPU per pod, refused naming the field, the backend and why; webgpu runs one process', () => {
+  const why = /no adapter index and CUDA_VISIBLE_DEVICES does not apply to Vulkan, so every process would train on the same GPU/;
+  rejects({ backend: 'webgpu', workers: { replicas: 2, gpusPerPod: 2 } }, 'spec.workers.gpusPerPod', /^invalid spec\.workers\.gpusPerPod: 2 \(expected at most 1 with backend webgpu \(spec\.backend\): WebGPU/);
+  rejects({ backend: 'webgpu', workers: { replicas: 2, gpusPerPod: 8 } }, 'spec.workers.gpusPerPod', why);
+  rejects({ backend: 'webgpu', workers: { replicas: 2, gpusPerPod: 2 } }, 'spec.workers.gpusPerPod', /more pods \(spec\.workers\.replicas\)/);
+  rejects({ workers: { replicas: 1, gpusPerPod: 4 } }, 'spec.workers.gpusPerPod', /at most 1 with backend auto \(the operator's default backend, spec\.backend being unset\).*spec\.backend: tensorflow/);
+  rejects({ workers: { replicas: 1, gpusPerPod: 2 } }, 'spec.workers.gpusPerPod', /with backend webgpu \(the operator's default backend/, undefined, 'webgpu');
+  // GPUs asked for through the resources instead of gpusPerPod count the same.
+  rejects({ backend: 'webgpu', workers: { replicas: 1, resources: { limits: { 'nvidia.com/gpu': '2' } } } }, 'spec.workers.resources.limits.nvidia.com/gpu', /at most 1 with backend webgpu/);
+  // Accepted: one GPU per pod on webgpu (one process, not "one per visible GPU"), any count on tfjs-node-gpu or without GPUs.
+  const one = resolveExperimentSpec(exp({ backend: 'webgpu', workers: { replicas: 4, gpusPerPod: 1 } }));
+  assert.deepEqual([one.workers.gpusPerPod, one.workers.procsPerPod, one.workers.ranksPerPod], [1, 1, 1]);
+  assert.deepEqual(workerArgs(one).slice(0, 2), ['--local-procs', '1']);
+  assert.equal(resolveExperimentSpec(exp({ backend: 'tensorflow', workers: { replicas: 1, gpusPerPod: 8 } })).workers.ranksPerPod, 8);
+  assert.equal(resolveExperimentSpec(exp({ backend: 'webgpu', workers: { replicas: 1, procsPerPod: 2 } })).workers.ranksPerPod, 2, 'processes sharing a (software) adapter are allowed');
 });

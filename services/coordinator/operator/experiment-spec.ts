@@ -9,9 +9,11 @@
  */
 import { ConfigError } from '../../core/errors.js';
 import { parseLossOptions } from '../../core/loss/index.js';
+import type { BackendRequest } from '../../core/training/names.js';
 import { parseTrainConfig, type TrainConfig } from '../../core/training/train-config.js';
 import { coordinatorRunDir, DATA_MOUNT_PATH, SPEC_FIELDS, specPathOfKey, valueAt } from './coordinator-flags.js';
 import type { Experiment } from './experiment-types.js';
+import { checkGpusPerPod, GPU_RESOURCE, type BackendSource } from './gpu-placement.js';
 
 export const CLEAN_POD_POLICIES = ['None', 'Running', 'All'] as const;
 export type CleanPodPolicy = (typeof CLEAN_POD_POLICIES)[number];
@@ -28,7 +30,7 @@ export interface WorkerSettings {
   readonly minReplicas: number;
   readonly maxReplicas: number;
   readonly gpusPerPod: number;
-  /** Processes per pod; null = one per visible GPU (`--local-procs auto`). */
+  /** Processes per pod; null = one per visible GPU (`--local-procs auto`; never for webgpu, which sees one GPU). */
   readonly procsPerPod: number | null;
   /** Ranks each pod contributes (procsPerPod, or gpusPerPod when auto). */
   readonly ranksPerPod: number;
@@ -44,7 +46,7 @@ export interface ResolvedExperiment {
   readonly name: string;
   readonly namespace: string;
   readonly uid: string;
-  /** The raw spec (validated), for the flag mapping. */
+  /** The raw spec (validated) with the operator's default backend filled in, for the flag mapping. */
   readonly spec: Record<string, unknown>;
   /** The run configuration the coordinator will resolve from its flags. */
   readonly train: TrainConfig;
@@ -74,8 +76,13 @@ const KEYS: Record<string, readonly string[]> = {
 /**
  * Validate `exp` and resolve everything the builders need. Throws `ConfigError` whose key is the
  * offending field's path (`metadata.name`, `spec.workers.replicas`, `spec.loss.options.logEnd`, …).
+ *
+ * @param defaultBackend the backend of a spec without `backend` (`encourage operator
+ *   --default-backend`, the chart's `experimentDefaults.backend`). The CRD has no static default
+ *   for the field, so that this one applies; the resolved spec names the backend either way, and so
+ *   does the coordinator's command line.
  */
-export function resolveExperimentSpec(exp: Experiment): ResolvedExperiment {
+export function resolveExperimentSpec(exp: Experiment, defaultBackend: BackendRequest = 'auto'): ResolvedExperiment {
   const name = exp.metadata.name ?? '';
   if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > MAX_EXPERIMENT_NAME_LENGTH) {
     throw new ConfigError('metadata.name', name, `an RFC 1035 label of at most ${MAX_EXPERIMENT_NAME_LENGTH} characters (so that "<name>-coordinator" is a valid Service name)`);
@@ -99,6 +106,8 @@ export function resolveExperimentSpec(exp: Experiment): ResolvedExperiment {
     raw['download'] = dataset.pvc === null || dataset.url !== null;
     if (dataset.url !== null) raw['dataUrl'] = dataset.url;
   }
+  const backendSource: BackendSource = spec['backend'] === undefined || spec['backend'] === null ? 'operator default' : 'spec';
+  if (backendSource === 'operator default') raw['backend'] = defaultBackend;
   for (const f of SPEC_FIELDS) {
     const v = valueAt(spec, f.path);
     if (v !== undefined && v !== null) raw[f.key] = v;
@@ -117,12 +126,12 @@ export function resolveExperimentSpec(exp: Experiment): ResolvedExperiment {
     name,
     namespace: exp.metadata.namespace ?? 'default',
     uid: exp.metadata.uid ?? '',
-    spec,
+    spec: backendSource === 'spec' ? spec : { ...spec, backend: train.backend },
     train,
     lossFlag,
     dataset,
     checkpointPvc,
-    workers: resolveWorkers(spec),
+    workers: resolveWorkers(spec, train.backend, backendSource),
     runPolicy: resolveRunPolicy(spec),
   };
 }
@@ -162,7 +171,7 @@ function resolveLoss(spec: Record<string, unknown>): string | null {
   return JSON.stringify(merged);
 }
 
-function resolveWorkers(spec: Record<string, unknown>): WorkerSettings {
+function resolveWorkers(spec: Record<string, unknown>, backend: BackendRequest, backendSource: BackendSource): WorkerSettings {
   if (spec['workers'] === undefined) throw new ConfigError('spec.workers', undefined, 'an object with at least replicas (required)');
   const w = (k: string) => valueAt(spec, ['workers', k]);
   const replicas = int(w('replicas'), 'spec.workers.replicas', 1, true)!;
@@ -174,11 +183,14 @@ function resolveWorkers(spec: Record<string, unknown>): WorkerSettings {
   if (minReplicas > maxReplicas) throw new ConfigError('spec.workers.minReplicas', minReplicas, `an integer ≤ maxReplicas (${maxReplicas})`);
   if (replicas < minReplicas || replicas > maxReplicas) throw new ConfigError('spec.workers.replicas', replicas, `an integer in [minReplicas ${minReplicas}, maxReplicas ${maxReplicas}]`);
   const gpusPerPod = int(w('gpusPerPod'), 'spec.workers.gpusPerPod', 0) ?? 0;
-  const procsPerPod = int(w('procsPerPod'), 'spec.workers.procsPerPod', 1) ?? (gpusPerPod > 0 ? null : 1);
+  // One process per GPU, except on webgpu: Dawn sees one adapter per pod (gpu-placement.ts).
+  const procsPerPod = int(w('procsPerPod'), 'spec.workers.procsPerPod', 1) ?? (gpusPerPod > 0 && backend !== 'webgpu' ? null : 1);
   const pullPolicy = str(w('imagePullPolicy'), 'spec.workers.imagePullPolicy');
   if (pullPolicy !== null && !(IMAGE_PULL_POLICIES as readonly string[]).includes(pullPolicy)) throw new ConfigError('spec.workers.imagePullPolicy', pullPolicy, IMAGE_PULL_POLICIES.join('|'));
   const resources = object(w('resources'), 'spec.workers.resources');
   if (resources !== null) checkResources(resources, gpusPerPod);
+  const gpuLimit = resources === null ? undefined : valueAt(resources, ['limits', GPU_RESOURCE]);
+  checkGpusPerPod(backend, backendSource, gpusPerPod > 0 || gpuLimit === undefined ? { count: gpusPerPod, field: 'spec.workers.gpusPerPod' } : { count: Number(gpuLimit), field: `spec.workers.resources.limits.${GPU_RESOURCE}` });
   const nodeSelector = object(w('nodeSelector'), 'spec.workers.nodeSelector');
   for (const [k, v] of Object.entries(nodeSelector ?? {})) if (typeof v !== 'string') throw new ConfigError(`spec.workers.nodeSelector.${k}`, v, 'a string');
   const tolerations = w('tolerations');
@@ -209,9 +221,9 @@ function checkResources(resources: Record<string, unknown>, gpusPerPod: number):
       if (!(typeof q === 'number' && q >= 0) && !(typeof q === 'string' && QUANTITY.test(q))) throw new ConfigError(`spec.workers.resources.${section}.${res}`, q, 'a Kubernetes quantity such as "2", "500m" or "4Gi"');
     }
   }
-  const gpuLimit = valueAt(resources, ['limits', 'nvidia.com/gpu']);
+  const gpuLimit = valueAt(resources, ['limits', GPU_RESOURCE]);
   if (gpuLimit !== undefined && gpusPerPod > 0 && Number(gpuLimit) !== gpusPerPod) {
-    throw new ConfigError('spec.workers.resources.limits.nvidia.com/gpu', gpuLimit, `${gpusPerPod} (spec.workers.gpusPerPod) or nothing`);
+    throw new ConfigError(`spec.workers.resources.limits.${GPU_RESOURCE}`, gpuLimit, `${gpusPerPod} (spec.workers.gpusPerPod) or nothing`);
   }
 }
 

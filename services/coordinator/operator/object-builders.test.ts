@@ -12,13 +12,14 @@ import { resolveExperimentSpec } from './experiment-spec.js';
 import { buildWorkerPod, buildWorkersService } from './worker-objects.js';
 import type { BuildSettings } from './object-meta.js';
 
-const settings: BuildSettings = { image: 'ghcr.io/encourage/encourage:0.1.0', gpuImage: 'ghcr.io/encourage/encourage-gpu:0.1.0', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null };
+const settings: BuildSettings = { image: 'ghcr.io/encourage/encourage:0.1.0', gpuImage: 'ghcr.io/encourage/encourage-gpu:0.1.0', defaultBackend: 'auto', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null };
 
 const SPECS: Record<string, unknown> = {
   minimal: { workers: { replicas: 2 } },
   synthetic: { dataset: { source: 'synthetic', syntheticTrain: 512, syntheticTest: 256 }, model: 'cnn-small', workers: { replicas: 3, minReplicas: 2, maxReplicas: 4 }, checkpoint: { pvc: { claimName: 'ck' } } },
   gpu: {
     dataset: { pvc: { claimName: 'cifar', subPath: 'v1' }, url: 'https://mirror.example/c.tgz' },
+    backend: 'tensorflow',
     workers: {
       replicas: 2, gpusPerPod: 2, image: 'registry.example/enc:dev', imagePullPolicy: 'Always',
       resources: { requests: { cpu: '4', memory: '16Gi' }, limits: { memory: '32Gi' } },
@@ -26,6 +27,7 @@ const SPECS: Record<string, unknown> = {
     },
     checkpoint: { pvc: { claimName: 'ck' } },
   },
+  webgpu: { backend: 'webgpu', workers: { replicas: 2, gpusPerPod: 1 } },
 };
 
 function build(name: string, spec: unknown, bind = false) {
@@ -44,7 +46,7 @@ test('every built object validates against the Kubernetes OpenAPI schemas', asyn
       }
     }
   }
-  assert.equal(n, 2 * (4 + 2 + 4 + 3 + 4 + 2));
+  assert.equal(n, 2 * (4 + 2 + 4 + 3 + 4 + 2 + 4 + 2));
   // The validator is not a rubber stamp: a wrong type in a built pod is caught.
   const bad = build('minimal', SPECS['minimal']).objects[1] as V1Pod;
   bad.spec!.containers[0]!.ports![0]!.containerPort = '7070' as unknown as number;
@@ -91,6 +93,9 @@ test('the contract: names, labels, owner references, worker identity and env, se
     assert.deepEqual(env['ENCOURAGE_REPLICA_INDEX'], { fieldRef: { fieldPath: "metadata.labels['encourage.dev/replica-index']" } });
     assert.equal(env['ENCOURAGE_COORDINATOR'], 'gpu-coordinator.research.svc:7070');
     assert.deepEqual(env['ENCOURAGE_JOIN_TOKEN'], { secretKeyRef: { name: 'gpu-join-token', key: 'token' } });
+    // tfjs-node-gpu: the device plugin sets only NVIDIA_VISIBLE_DEVICES; `--local-procs auto` splits by CUDA_VISIBLE_DEVICES.
+    assert.equal(env['CUDA_VISIBLE_DEVICES'], '0,1');
+    assert.equal(env['NVIDIA_DRIVER_CAPABILITIES'], undefined, 'CUDA needs no graphics capability');
     assert.deepEqual(c.resources, { requests: { cpu: '4', memory: '16Gi' }, limits: { memory: '32Gi', 'nvidia.com/gpu': '2' } });
     assert.deepEqual(c.ports!.map((p) => [p.name, p.containerPort]), [['collective', 7071], ['metrics', 9091]]);
     assert.deepEqual(w.spec!.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'cifar' } }]);
@@ -98,9 +103,31 @@ test('the contract: names, labels, owner references, worker identity and env, se
   }
   const cpu = build('minimal', SPECS['minimal']).objects[4] as V1Pod;
   assert.equal(cpu.spec!.containers[0]!.image, settings.image);
+  assert.ok(!cpu.spec!.containers[0]!.env!.some((e) => e.name.startsWith('NVIDIA_') || e.name === 'CUDA_VISIBLE_DEVICES'), 'no GPU settings without GPUs');
   assert.equal(cpu.spec!.containers[0]!.resources, undefined);
   assert.deepEqual(cpu.spec!.volumes, [{ name: 'data', emptyDir: {} }], 'no claim: CIFAR-10 is downloaded into an emptyDir');
   assert.equal((build('synthetic', SPECS['synthetic']).objects[4] as V1Pod).spec?.volumes, undefined, 'synthetic data needs no volume');
+});
+
+test('webgpu workers: one nvidia.com/gpu each, the GPU image, the driver\'s Vulkan ICD through NVIDIA_DRIVER_CAPABILITIES, one process', () => {
+  const { objects } = build('webgpu', SPECS['webgpu']);
+  const coordinator = objects[1] as V1Pod;
+  const args = coordinator.spec!.containers[0]!.args!;
+  assert.deepEqual(args.slice(args.indexOf('--backend'), args.indexOf('--backend') + 2), ['--backend', 'webgpu']);
+  assert.equal(coordinator.spec!.containers[0]!.image, settings.image, 'the coordinator computes nothing: CPU image');
+  assert.equal(coordinator.spec!.containers[0]!.resources?.limits?.['nvidia.com/gpu'], undefined, 'and needs no GPU');
+  for (const w of objects.slice(4) as V1Pod[]) {
+    const c = w.spec!.containers[0]!;
+    assert.equal(c.image, settings.gpuImage);
+    assert.deepEqual(c.resources, { limits: { 'nvidia.com/gpu': '1' } });
+    const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
+    assert.equal(env['NVIDIA_DRIVER_CAPABILITIES'], 'compute,utility,graphics');
+    assert.equal(env['CUDA_VISIBLE_DEVICES'], undefined, 'Vulkan ignores it');
+    assert.deepEqual(c.args!.slice(0, 4), ['encourage', 'worker', '--local-procs', '1']);
+  }
+  // auto may pick webgpu too (the default GPU image has no tfjs-node-gpu): same capability.
+  const auto = build('auto', { workers: { replicas: 1, gpusPerPod: 1 } }).objects[4] as V1Pod;
+  assert.ok(auto.spec!.containers[0]!.env!.some((e) => e.name === 'NVIDIA_DRIVER_CAPABILITIES' && e.value === 'compute,utility,graphics'));
 });
 
 test('--experiment-tls-secret: every experiment pod mounts the Secret read-only and points ENCOURAGE_TLS_* at it', async () => {

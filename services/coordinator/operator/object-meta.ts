@@ -4,6 +4,7 @@
  * garbage collector delete them with the Experiment, and the operator-wide build settings.
  */
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { BackendRequest } from '../../core/training/names.js';
 import type { ResolvedExperiment } from './experiment-spec.js';
 import {
   APP_NAME,
@@ -22,8 +23,10 @@ export type Component = 'coordinator' | 'worker';
 export interface BuildSettings {
   /** CPU image; also the coordinator's image unless the spec names one. */
   readonly image: string;
-  /** CUDA image for workers with `gpusPerPod > 0` (unless the spec names one). */
+  /** GPU image (Vulkan loader for webgpu; docs/gpu.md) for workers with `gpusPerPod > 0`, unless the spec names one. */
   readonly gpuImage: string;
+  /** Backend of Experiments whose spec has none (`--default-backend`; the CRD has no static default). */
+  readonly defaultBackend: BackendRequest;
   readonly coordinatorServiceAccount: string;
   /** Bind servers to the pod IP instead of all interfaces (coordinator-flags.ts). */
   readonly bindPodIp: boolean;

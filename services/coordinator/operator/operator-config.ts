@@ -6,12 +6,15 @@ import type { ExperimentTls } from './object-meta.js';
 import { ConfigError } from '../../core/errors.js';
 import { parseMetricsListen, type MetricsListen } from '../../core/metrics/metrics-options.js';
 import type { BuildSettings } from './object-meta.js';
+import { BACKEND_REQUESTS, type BackendRequest } from '../../core/training/names.js';
 import { COORDINATOR_SERVICE_ACCOUNT } from './experiment-types.js';
 
 /** The release the default images belong to (package.json version, the chart's appVersion). */
 export const IMAGE_TAG = '0.1.0';
 export const DEFAULT_IMAGE = `ghcr.io/encourage/encourage:${IMAGE_TAG}`;
 export const DEFAULT_GPU_IMAGE = `ghcr.io/encourage/encourage-gpu:${IMAGE_TAG}`;
+/** Backend of Experiments that name none: the worker's own preference order (docs/gpu.md). */
+export const DEFAULT_EXPERIMENT_BACKEND: BackendRequest = 'auto';
 export const DEFAULT_RESYNC_SECONDS = 300;
 export const DEFAULT_CONCURRENCY = 4;
 /** Server-side watch timeout (jittered up to 2×): how often a watch is renewed from its resourceVersion. */
@@ -53,7 +56,14 @@ export function parseOperatorConfig(raw: Record<string, unknown>): OperatorConfi
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccount)) throw new ConfigError('coordinatorServiceAccount', serviceAccount, 'a ServiceAccount name');
   return {
     namespaces: list.length === 0 ? null : [...new Set(list)],
-    build: { image: str('image', DEFAULT_IMAGE), gpuImage: str('gpuImage', DEFAULT_GPU_IMAGE), coordinatorServiceAccount: serviceAccount, bindPodIp: raw['bindPodIp'] === true, tls: experimentTls(raw) },
+    build: {
+      image: str('image', DEFAULT_IMAGE),
+      gpuImage: str('gpuImage', DEFAULT_GPU_IMAGE),
+      defaultBackend: defaultBackend(raw['defaultBackend']),
+      coordinatorServiceAccount: serviceAccount,
+      bindPodIp: raw['bindPodIp'] === true,
+      tls: experimentTls(raw),
+    },
     resyncMs: int('resyncSeconds', DEFAULT_RESYNC_SECONDS, 1, 86_400) * 1000,
     concurrency: int('concurrency', DEFAULT_CONCURRENCY, 1, 64),
     watchTimeoutSeconds: int('watchTimeoutSeconds', DEFAULT_WATCH_TIMEOUT_SECONDS, 1, 3600),
@@ -61,6 +71,14 @@ export function parseOperatorConfig(raw: Record<string, unknown>): OperatorConfi
     metrics: parseMetricsListen({ metricsPort: raw['metricsPort'], metricsHost: raw['metricsHost'] }, { port: DEFAULT_OPERATOR_METRICS_PORT }),
     kubeconfig: raw['kubeconfig'] === undefined ? undefined : str('kubeconfig', ''),
   };
+}
+
+/** `--default-backend`: one of the backends `encourage train --backend` accepts. */
+function defaultBackend(v: unknown): BackendRequest {
+  if (v === undefined) return DEFAULT_EXPERIMENT_BACKEND;
+  const match = BACKEND_REQUESTS.find((b) => b === v);
+  if (match === undefined) throw new ConfigError('defaultBackend', v, BACKEND_REQUESTS.join('|'));
+  return match;
 }
 
 /** `--experiment-tls-secret` (+ `--experiment-tls-mutual`, `--experiment-tls-server-name`): TLS for the experiments' pods. */

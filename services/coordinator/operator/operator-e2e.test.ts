@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readMetrics } from '../../core/training/run-dir.js';
 import { probeHealth } from '../health-probe.js';
 import { EXPERIMENT_FINALIZER, type Experiment } from './experiment-types.js';
 import { coordinatorUser, OPERATOR_USER, startFakeCluster, type FakeCluster } from './testing/fake-cluster.js';
@@ -126,15 +127,21 @@ test('an invalid spec fails with a condition naming the field; nothing is create
 });
 
 test('deleting a running Experiment: coordinator first (SIGTERM → final checkpoint, workers leave), then the workers\' pods, then the finalizer', { timeout: 90_000 }, async () => {
-  // Batch 8: 32 steps per epoch, so the deletion below lands mid-epoch.
-  await cluster.createExperiment(NS, smallRun('stopme', 50, { batchSize: 8 }));
-  const running = await cluster.waitFor('stopme to report progress', async () => {
+  // 2048 images, 2 workers × batch 8: 128 steps per epoch, so that the deletion below lands well
+  // inside epoch 2, far from the routine end-of-epoch checkpoints (steps 128, 256, …).
+  const stepsPerEpoch = 128;
+  await cluster.createExperiment(NS, smallRun('stopme', 50, { batchSize: 8, dataset: { source: 'synthetic', syntheticTrain: 2048, syntheticTest: 256 } }));
+  const running = await cluster.waitFor('stopme\'s first routine checkpoint', async () => {
     const e = await cluster.getExperiment(NS, 'stopme');
-    return (e?.status?.step ?? 0) >= 32 ? e : undefined;
-  }, 60_000).catch((err: Error) => Promise.reject(new Error(`${err.message}\n${diagnose('stopme')}`)));
+    return (e?.status?.lastCheckpoint?.step ?? 0) >= stepsPerEpoch ? e : undefined;
+  }, 75_000).catch((err: Error) => Promise.reject(new Error(`${err.message}\n${diagnose('stopme')}`)));
   assert.ok(running!.metadata.finalizers?.includes(EXPERIMENT_FINALIZER));
-  // Progress is written at epoch ends; stop some steps into the next epoch.
-  await new Promise((r) => setTimeout(r, 800));
+  const routine = running!.status!.lastCheckpoint!.step;
+  assert.equal(routine % stepsPerEpoch, 0, 'routine checkpoints are taken at epoch ends');
+  // Progress in the status is written at epoch ends; the run directory on the claim shows every
+  // committed step. Delete once the ring is some steps past the routine checkpoint.
+  const runDir = join(cluster.root, 'pvc', NS, 'stopme-ckpt', 'stopme');
+  await cluster.waitFor('stopme to commit steps past its routine checkpoint', async () => (await lastStep(runDir)) >= routine + 8, 30_000);
   const deletedAt = Date.now();
   await cluster.custom.deleteNamespacedCustomObject({ group: 'encourage.dev', version: 'v1alpha1', plural: 'experiments', namespace: NS, name: 'stopme' });
   await cluster.waitFor('stopme to be gone', async () => (await cluster.getExperiment(NS, 'stopme')) === null, 60_000).catch((err: Error) => Promise.reject(new Error(`${err.message}\n${diagnose('stopme')}`)));
@@ -154,10 +161,25 @@ test('deleting a running Experiment: coordinator first (SIGTERM → final checkp
   for (const w of exits.filter((x) => x.pod.startsWith('stopme-worker-'))) {
     assert.ok((w.exitCode === 0 && !w.terminated) || (w.terminated && w.atMs >= coordinator.atMs), `${w.pod}: ${JSON.stringify(w)}`);
   }
-  // The final checkpoint: taken at the stop, past the last progress the status had shown.
-  const steps = (await readdir(join(cluster.root, 'pvc', NS, 'stopme-ckpt', 'stopme', 'checkpoints'))).map((f) => Number(/ckpt-(\d+)/.exec(f)?.[1]));
-  assert.ok(Math.max(...steps) >= running!.status!.step!, `checkpoints ${steps.join(',')} vs step ${running!.status!.step}`);
+  // The stop-time checkpoint: taken at the step where the ring stopped (the summary's), mid-epoch,
+  // newer than every routine one — not just the routine checkpoint the run already had.
+  const summary = (await readMetrics(join(runDir, 'metrics.jsonl'))).filter((m) => m.type === 'summary').at(-1);
+  assert.equal(summary?.['status'], 'stopped', JSON.stringify(summary));
+  const stoppedAt = summary!['steps'] as number;
+  const steps = (await readdir(join(runDir, 'checkpoints'))).map((f) => Number(/ckpt-(\d+)/.exec(f)?.[1]));
+  const routines = steps.filter((s) => s % stepsPerEpoch === 0);
+  assert.ok(stoppedAt >= routine + 8 && stoppedAt % stepsPerEpoch !== 0, `the ring stopped mid-epoch, past the deletion point (step ${stoppedAt})`);
+  assert.equal(Math.max(...steps), stoppedAt, `newest checkpoint is the stop's: checkpoints ${steps.join(',')}, stopped at ${stoppedAt}`);
+  assert.ok(stoppedAt > Math.max(...routines), `stop checkpoint ${stoppedAt} newer than the routine ones (${routines.join(',')})`);
   const pods = await cluster.core.listNamespacedPod({ namespace: NS, labelSelector: 'encourage.dev/experiment=stopme' });
   assert.equal(pods.items.length, 0);
 });
 
+/** Highest step recorded in a run directory's metrics.jsonl (0 before the first). */
+async function lastStep(runDir: string): Promise<number> {
+  try {
+    return Math.max(0, ...(await readMetrics(join(runDir, 'metrics.jsonl'))).filter((m) => m.type === 'step').map((m) => m.step));
+  } catch {
+    return 0;
+  }
+}

@@ -6,7 +6,7 @@ import { FINALIZE_TIMEOUT_MS } from './finalizer.js';
 import { planReconcile, type ReconcileInput, type ReconcilePlan } from './reconcile-plan.js';
 
 const NOW = Date.parse('2025-01-01T12:00:00Z');
-const settings = { image: 'img:1', gpuImage: 'gpu:1', coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null };
+const settings = { image: 'img:1', gpuImage: 'gpu:1', defaultBackend: 'auto' as const, coordinatorServiceAccount: 'encourage-coordinator', bindPodIp: false, tls: null };
 
 function experiment(spec: Record<string, unknown> = {}, status?: ExperimentStatus, meta: Partial<Experiment['metadata']> = {}): Experiment {
   return { apiVersion: 'encourage.dev/v1alpha1', kind: 'Experiment', metadata: { name: 'x', namespace: 'ns', uid: 'U', generation: 1, resourceVersion: '10', finalizers: [EXPERIMENT_FINALIZER], ...meta }, spec: { workers: { replicas: 2 }, ...spec }, ...(status === undefined ? {} : { status }) };
@@ -137,6 +137,23 @@ test('an invalid spec: Failed before it ever ran; reported but not applied while
   assert.deepEqual(conditions(fixed.status), { Invalid: 'False/SpecValid', Failed: 'False/NotFailed', Created: 'True/ObjectsCreated' });
   assert.equal(fixed.actions.length, 6);
   assert.equal(fixed.status?.observedGeneration, 2);
+});
+
+test('the operator\'s default backend applies to specs without one: the GPU rule and the pods follow it', () => {
+  const gpus = (n: number) => experiment({ workers: { replicas: 2, gpusPerPod: n } }, undefined, { finalizers: [] });
+  const webgpu = { settings: { ...settings, defaultBackend: 'webgpu' as const }, services: [], secrets: [] };
+  const refused = plan(gpus(2), [], webgpu);
+  assert.equal(refused.status?.phase, 'Failed');
+  assert.match(refused.status!.conditions![0]!.message, /^invalid spec\.workers\.gpusPerPod: 2 \(expected at most 1 with backend webgpu \(the operator's default backend/);
+  const coordinatorArgs = (p: ReconcilePlan) => {
+    const a = p.actions.find((x) => x.op === 'create' && x.object.metadata!.name === 'x-coordinator' && x.resource === 'pods');
+    return (a as { object: { spec: { containers: { args: string[] }[] } } }).object.spec.containers[0]!.args;
+  };
+  const args = coordinatorArgs(plan(gpus(1), [], webgpu));
+  assert.deepEqual(args.slice(args.indexOf('--backend'), args.indexOf('--backend') + 2), ['--backend', 'webgpu']);
+  // With the default (auto), the same spec with several GPUs runs on tfjs-node-gpu once it says so.
+  const tf = coordinatorArgs(plan(experiment({ backend: 'tensorflow', workers: { replicas: 2, gpusPerPod: 2 } }, undefined, { finalizers: [] }), [], { services: [], secrets: [] }));
+  assert.deepEqual(tf.slice(tf.indexOf('--backend'), tf.indexOf('--backend') + 2), ['--backend', 'tensorflow']);
 });
 
 test('finalizer: coordinator first and alone; then everything else and the finalizer; a stuck coordinator times out', () => {

@@ -89,7 +89,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const nowIso = rfc3339(input.nowMs);
   let resolved: ResolvedExperiment;
   try {
-    resolved = resolveExperimentSpec(exp);
+    resolved = resolveExperimentSpec(exp, input.settings.defaultBackend);
   } catch (err) {
     if (err instanceof ConfigError) return planInvalid(input, err, nowIso);
     throw err;

@@ -10,10 +10,10 @@ import { DATA_MOUNT_PATH, workerArgs } from './coordinator-flags.js';
 import { CONTAINER_SECURITY_CONTEXT, podIdentityEnv, POD_SECURITY_CONTEXT } from './coordinator-objects.js';
 import type { ResolvedExperiment } from './experiment-spec.js';
 import { COORDINATOR_GRPC_PORT, LABEL_REPLICA_INDEX, objectNames, WORKER_COLLECTIVE_PORT, WORKER_METRICS_PORT } from './experiment-types.js';
+import { GPU_RESOURCE, workerGpuEnv } from './gpu-placement.js';
 import { componentSelector, ownedMetadata, type BuildSettings, tlsPodParts } from './object-meta.js';
 
 export const WORKER_TERMINATION_GRACE_SECONDS = 30;
-export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 /**
  * The headless Service of the workers. `publishNotReadyAddresses` publishes the pods' DNS records
@@ -64,6 +64,7 @@ export function buildWorkerPod(r: ResolvedExperiment, index: number, settings: B
     // The pod ordinal, as a StatefulSet's would be, from the label the operator sets.
     { name: 'ENCOURAGE_REPLICA_INDEX', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${LABEL_REPLICA_INDEX}']` } } },
     { name: 'ENCOURAGE_COORDINATOR', value: coordinatorAddress(r) },
+    ...workerGpuEnv(r.train.backend, r.workers.gpusPerPod),
   ];
   const data = dataVolume(r);
   const tls = tlsPodParts(settings.tls);

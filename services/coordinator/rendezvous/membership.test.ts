@@ -143,3 +143,63 @@ test('rings that keep failing without progress evict the most-blamed member and 
   assert.doesNotThrow(() => m.register(w('p', 0, 9)), 'the quarantine ends');
   m.close();
 });
+
+test('evictSlot: a supervisor that saw a process exit evicts it at once — lost, aborting round, slot free for its replacement', () => {
+  const rounds: RoundResult[] = [];
+  const lost: string[] = [];
+  const m = membership({ minWorkers: 1, maxWorkers: 3, rendezvousGraceMs: 60_000, onLost: (x, why) => lost.push(`${x.pod}/${x.localIndex}: ${why}`) }, rounds);
+  const ids = [0, 1, 2].map((i) => m.register(w('local', i, 10 + i)));
+  assert.equal(m.generation, 1);
+  assert.equal(m.evictSlot('local', 7, 'exited'), false, 'no such slot');
+  assert.equal(m.evictSlot('local', 1, 'process exited (signal SIGKILL)'), true);
+  assert.deepEqual(lost, ['local/1: process exited (signal SIGKILL)']);
+  assert.deepEqual(m.pending, { reason: 'worker-lost', abort: true });
+  // The survivors re-join after their failed collective; the ring re-forms without waiting for a deadline.
+  m.arrive(ids[0]!, 1, 5, 'peer-failure');
+  m.arrive(ids[2]!, 1, 5, 'peer-failure');
+  assert.equal(m.generation, 2);
+  assert.equal(rounds.at(-1)!.reason, 'worker-lost');
+  assert.deepEqual(rounds.at(-1)!.ranks, [ids[0], ids[2]]);
+  // Its replacement takes the freed place (maxWorkers 3 is not exceeded) and joins at the next boundary.
+  const back = m.register(w('local', 1, 21));
+  assert.deepEqual(m.pending, { reason: 'join', abort: false });
+  m.arrive(ids[0]!, 2, 8, 'membership-change');
+  m.arrive(ids[2]!, 2, 8, 'membership-change');
+  assert.equal(m.generation, 3);
+  assert.equal(m.rankOf(back), 1);
+  m.close();
+});
+
+test('lowerMaxWorkers: a slot given up for good ends the first rendezvous\'s wait; below minWorkers is refused', () => {
+  const m = membership({ minWorkers: 1, maxWorkers: 3, rendezvousGraceMs: 60_000 });
+  m.register(w('local', 0, 1));
+  m.register(w('local', 1, 2));
+  assert.equal(m.generation, 0, 'waiting for the third');
+  m.lowerMaxWorkers(2);
+  assert.equal(m.generation, 1, 'formed with the two there are');
+  assert.equal(m.worldSize, 2);
+  assert.throws(() => m.register(w('local', 2, 3)), (e: unknown) => e instanceof RunFullError && e.maxWorkers === 2);
+  assert.throws(() => m.lowerMaxWorkers(0), RangeError);
+  m.close();
+});
+
+test('a loss during a graceful round (a join) escalates it to a recovery: aborting, reason worker-lost', () => {
+  const rounds: RoundResult[] = [];
+  const m = membership({ minWorkers: 1, maxWorkers: 3, rendezvousGraceMs: 60_000 }, rounds);
+  const [a, b] = [0, 1, 2].map((i) => m.register(w('local', i, 10 + i))) as [string, string, string];
+  m.evictSlot('local', 2, 'process exited (code 1)');
+  m.arrive(a, 1, 4, 'peer-failure');
+  m.arrive(b, 1, 4, 'peer-failure');
+  assert.equal(m.generation, 2);
+  // Its replacement registers: a graceful round, the ring finishes its step first…
+  const back = m.register(w('local', 2, 22));
+  assert.deepEqual(m.pending, { reason: 'join', abort: false });
+  // …when another worker dies: now every member must abandon its step.
+  m.evictSlot('local', 1, 'process exited (signal SIGKILL)');
+  assert.deepEqual(m.pending, { reason: 'worker-lost', abort: true });
+  m.arrive(a, 2, 7, 'peer-failure');
+  assert.equal(m.generation, 3);
+  assert.equal(rounds.at(-1)!.reason, 'worker-lost');
+  assert.deepEqual(rounds.at(-1)!.ranks, [a, back]);
+  m.close();
+});

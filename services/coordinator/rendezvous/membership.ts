@@ -19,6 +19,8 @@ export interface WorkerDescriptor {
   readonly pod: string;
   readonly localIndex: number;
   readonly backend: string;
+  /** The worker's compute device (GPU adapter or `cpu`); older workers do not say. */
+  readonly device?: string;
 }
 
 export interface Member extends WorkerDescriptor {
@@ -81,7 +83,7 @@ export interface MembershipOptions {
 }
 
 interface Round {
-  readonly reason: RoundReason;
+  reason: RoundReason;
   abort: boolean;
   readonly startedMs: number;
   readonly arrived: Map<string, number>;
@@ -111,11 +113,14 @@ export class Membership {
   private failedRounds = { count: 0, progress: -1 };
   /** pod/localIndex → quarantine end (ms) and how many times it was quarantined. */
   private readonly quarantine = new Map<string, { untilMs: number; times: number }>();
+  /** Cap on members; starts at `options.maxWorkers`, lowered by `lowerMaxWorkers`. */
+  private maxWorkers: number;
 
   constructor(private readonly options: MembershipOptions) {
     if (options.minWorkers < 1 || options.maxWorkers < options.minWorkers) {
       throw new RangeError(`need 1 ≤ minWorkers (${options.minWorkers}) ≤ maxWorkers (${options.maxWorkers})`);
     }
+    this.maxWorkers = options.maxWorkers;
     this.now = options.now ?? Date.now;
     this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.floor(options.heartbeatTimeoutMs / 4)));
     this.sweeper.unref();
@@ -147,10 +152,10 @@ export class Membership {
   /** Add a worker; it takes part in the next round (or the first rendezvous). */
   register(worker: WorkerDescriptor): string {
     if (this.finished) throw new RunFullError(this.options.maxWorkers, 'the run has finished');
-    if (this.members.size >= this.options.maxWorkers) throw new RunFullError(this.options.maxWorkers);
+    if (this.members.size >= this.maxWorkers) throw new RunFullError(this.maxWorkers);
     const q = this.quarantine.get(slotKey(worker));
     if (q !== undefined && q.untilMs > this.now()) {
-      throw new RunFullError(this.options.maxWorkers, `${worker.pod}/${worker.localIndex} is quarantined for ${q.untilMs - this.now()} ms: its peers could not reach it`);
+      throw new RunFullError(this.maxWorkers, `${worker.pod}/${worker.localIndex} is quarantined for ${q.untilMs - this.now()} ms: its peers could not reach it`);
     }
     const workerId = randomUUID();
     this.members.set(workerId, { ...worker, workerId, joinedSeq: this.seq++, lastSeenMs: this.now() });
@@ -207,14 +212,19 @@ export class Membership {
     this.maybeComplete();
   }
 
-  /** Open a round (no-op when one is open; `abort` escalates an open graceful round). */
+  /** Open a round (no-op when one is open; `abort` escalates an open graceful round, taking `reason`). */
   open(reason: RoundReason, abort: boolean): void {
     if (this.round === null) {
       const round: Round = { reason, abort, startedMs: this.now(), arrived: new Map(), suspects: new Map() };
       this.round = round;
       const timer = setTimeout(() => this.timeoutRound(round), this.options.rendezvousTimeoutMs);
       timer.unref();
-    } else if (abort) this.round.abort = true;
+    } else if (abort && !this.round.abort) {
+      // A failure during a graceful round (a join, a leave, a stop) makes it a recovery, and its
+      // reason says so: the run counts it in `restarts`, not as a resize.
+      this.round.abort = true;
+      this.round.reason = reason;
+    }
     this.notify();
   }
 
@@ -258,6 +268,32 @@ export class Membership {
     this.round?.arrived.delete(workerId);
     if (ranked && !this.finished) this.open('leave', false);
     this.maybeComplete();
+  }
+
+  /**
+   * The process behind slot `pod`/`localIndex` is known to be gone (its supervisor saw it exit):
+   * evict it now instead of waiting out the heartbeat deadline, so the survivors' round completes
+   * at once and a replacement process can register into the freed place. Returns whether a
+   * member was evicted (false: it never registered, or was already removed).
+   */
+  evictSlot(pod: string, localIndex: number, why: string): boolean {
+    const m = [...this.members.values()].find((x) => x.pod === pod && x.localIndex === localIndex);
+    if (m === undefined) return false;
+    this.evict(m, why);
+    return true;
+  }
+
+  /**
+   * Fewer workers will ever be available (a supervisor gave up on some): lower `maxWorkers` to
+   * `n`. Before the first ring this ends the wait for the missing ones at once, as torchrun's
+   * rendezvous does when its last call closes.
+   * @throws RangeError when `n` is below `minWorkers`: the caller must fail the run instead.
+   */
+  lowerMaxWorkers(n: number): void {
+    if (!Number.isInteger(n) || n < this.options.minWorkers) throw new RangeError(`maxWorkers ${n} below minWorkers ${this.options.minWorkers}`);
+    if (n >= this.maxWorkers) return;
+    this.maxWorkers = n;
+    if (this._generation === 0) this.maybeFirstRing();
   }
 
   /** Declare members silent for longer than the heartbeat deadline lost. */
@@ -326,7 +362,7 @@ export class Membership {
   private maybeFirstRing(): void {
     const n = this.members.size;
     if (n < this.options.minWorkers) return;
-    if (n >= this.options.maxWorkers) {
+    if (n >= this.maxWorkers) {
       this.formRing('initial', new Map([...this.members.keys()].map((id) => [id, -1])), this.now());
       return;
     }

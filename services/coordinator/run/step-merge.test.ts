@@ -9,7 +9,7 @@ function report(rank: number, over: Partial<StepSums>): StepSums {
     rank, step: 7, epoch: 2, examples: 16, lossSum: 8, baseSum: 6, bonusSum: 2, correct: 4,
     binCounts: [10, 6], binGradNormSums: [5, 1], marginSum: 1, pySum: 8,
     paramGradNormHigh: Number.NaN, paramGradNormLow: Number.NaN, learningRate: 0.1,
-    dataSeconds: 0.01, computeSeconds: 0.7, allreduceSeconds: 0.03, updateSeconds: 0.01, allreduceBytes: 1000,
+    dataSeconds: 0.01, computeSeconds: 0.7, allreduceSeconds: 0.03, allreduceTotalSeconds: 0.05, updateSeconds: 0.01, allreduceBytes: 1000,
     indexSum: 0, skipped: false, ...over,
   };
 }
@@ -24,6 +24,7 @@ test('a merged step takes as long as its slowest rank; the all-reduce splits int
   assert.equal(r['seconds'], merged.seconds);
   assert.deepEqual(r['phaseSeconds'], { data: 0.01, compute: 1.0, allreduce: 0.33, update: 0.01 });
   assert.equal(r['allreduceCommSeconds'], 0.03);
+  assert.equal(r['allreduceTotalSeconds'], 0.05, 'the whole all-reduce, hidden part included');
   assert.equal(r['allreduceBytes'], 2000);
   assert.equal(r['workers'], 2);
   assert.equal(r['generation'], 3);

@@ -19,7 +19,10 @@ export interface StepSums extends LossSums {
   learningRate: number;
   dataSeconds: number;
   computeSeconds: number;
+  /** Exposed all-reduce time: communication left after this rank's gradient was all on the host. */
   allreduceSeconds: number;
+  /** The whole all-reduce, from the first bucket's start to the last one's end (overlaps compute). */
+  allreduceTotalSeconds: number;
   updateSeconds: number;
   allreduceBytes: number;
   /** Σ of the dataset indices the rank trained on (checked against the plan). */
@@ -72,6 +75,8 @@ export function mergeStepReports(edges: readonly number[], list: readonly StepSu
     // The rank that reaches the all-reduce last waits for no one: its time is the communication
     // itself. The others' extra time is load imbalance (waiting for the slowest rank's compute).
     allreduceCommSeconds: min((s) => s.allreduceSeconds),
+    // The all-reduce including what overlapped compute (slowest rank); allreduce above is what was not hidden.
+    allreduceTotalSeconds: max((s) => s.allreduceTotalSeconds),
     allreduceBytes: sum((s) => s.allreduceBytes),
     binCounts: t.bins.map((b) => b.count), binMeanGradNorm: t.bins.map((b) => b.meanGradNorm), binGradMassShare: t.bins.map((b) => b.gradMassShare),
     meanMargin: t.meanMargin, meanPy: t.meanPy,

@@ -11,6 +11,8 @@ export interface RunSummary {
   /** Loss preset name, or `custom`. */
   readonly loss: string;
   readonly backend: string;
+  /** What it computed on: the GPU adapter (vendor, device — description) or `cpu`; several joined by `; `. */
+  readonly device: string;
   readonly epochs: number;
   readonly steps: number;
   /** Test accuracy (0–1) after the last evaluated epoch. */

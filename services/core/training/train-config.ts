@@ -73,7 +73,16 @@ export interface TrainConfig {
   readonly allreduce: { readonly dtype: 'float32' | 'float16'; readonly bucketMb: number; readonly chunkKb: number; readonly timeoutMs: number };
   /** What to do when a rank's loss or gradient is NaN/Inf: skip the update on every rank, or stop the run. */
   readonly onNonfinite: 'skip' | 'stop';
+  /**
+   * Benchmarks only (0: off): distributed workers replace forward and backward by this many
+   * milliseconds of simulated device time per step, spread over the gradient buckets, so the
+   * overlap of the all-reduce with compute can be measured on a machine without a GPU.
+   */
+  readonly simulatedComputeMs: number;
 }
+
+/** Upper bound of `simulatedComputeMs` (a step of a minute is no benchmark of overlap). */
+export const MAX_SIMULATED_COMPUTE_MS = 60_000;
 
 /** Longest an all-reduce waits for a peer before the step fails (the issue's bound: ≤ 30 s). */
 export const DEFAULT_ALLREDUCE_TIMEOUT_MS = 30_000;
@@ -89,6 +98,7 @@ const KEYS = [
   'batchSize', 'lr', 'lrScaling', 'lrReferenceBatch', 'momentum', 'weightDecay', 'nesterov', 'schedule', 'warmupEpochs',
   'seed', 'backend', 'augment', 'runDir', 'checkpointDir', 'checkpointEverySteps', 'checkpointsKept', 'resume', 'evalEvery',
   'confidenceEdges', 'highConfidenceThreshold', 'paramGradEverySteps', 'maxStepsPerEpoch', 'allreduceDtype', 'bucketMb', 'chunkKb', 'allreduceTimeoutMs', 'allreduce', 'onNonfinite',
+  'simulatedComputeMs',
 ] as const;
 
 /**
@@ -159,6 +169,7 @@ export function parseTrainConfig(raw: Record<string, unknown>, env: NodeJS.Proce
     maxStepsPerEpoch: int(raw, 'maxStepsPerEpoch', 0, 0),
     allreduce: parseAllreduce(raw),
     onNonfinite: oneOfStr(raw, 'onNonfinite', 'stop', NONFINITE_POLICIES),
+    simulatedComputeMs: num(raw, 'simulatedComputeMs', 0, (x) => x >= 0 && x <= MAX_SIMULATED_COMPUTE_MS, `milliseconds in [0, ${MAX_SIMULATED_COMPUTE_MS}]`),
   };
 }
 

@@ -87,6 +87,15 @@ export function describeAdapter(info: GPUAdapterInfo, fallback: boolean, feature
   };
 }
 
+/**
+ * The device a run computes on, as one line for summaries, reports and metric labels: the GPU
+ * adapter (vendor, device and description) or `cpu`.
+ */
+export function deviceLabel(adapter: GpuAdapterReport | null): string {
+  if (adapter === null) return 'cpu';
+  return `${adapterLabel(adapter)}${adapter.description === '' ? '' : ` — ${adapter.description}`}`;
+}
+
 /** One line naming the adapter, for logs and error messages. */
 export function adapterLabel(a: GpuAdapterReport): string {
   return `${a.vendor || 'unknown vendor'} ${a.device || a.architecture || 'unknown device'}${a.software ? ' (software)' : ''}`;

@@ -136,7 +136,10 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
           },
         };
         const result = await collectively(() =>
-          replica.step({ x: input.x, labels: input.labels, loss: config.loss, epoch: epoch + 1, lr: lrs[i]!, splitThreshold: sampled ? config.highConfidenceThreshold : null }, exchange),
+          replica.step(
+            { x: input.x, labels: input.labels, loss: config.loss, epoch: epoch + 1, lr: lrs[i]!, splitThreshold: sampled ? config.highConfidenceThreshold : null, simulatedComputeMs: config.simulatedComputeMs },
+            exchange,
+          ),
         );
         const { stats, split, nonFinite: bad, decision } = result;
         if (bad !== null) log.error({ rank, step: step + 1, tensor: bad, policy: config.onNonfinite }, 'non-finite value before the all-reduce');
@@ -153,7 +156,7 @@ export async function trainGeneration(ctx: GenerationContext): Promise<Generatio
           binCounts: [...conf.counts], binGradNormSums: [...conf.gradNormSums], marginSum: conf.marginSum, pySum: conf.pySum,
           paramGradNormHigh: split?.high ?? Number.NaN, paramGradNormLow: split?.low ?? Number.NaN, learningRate: lrs[i]!,
           // Phases add up to the step: the all-reduce counts only where it was not hidden behind compute.
-          dataSeconds: (t1 - t0) / 1000, computeSeconds, allreduceSeconds: exposedAllreduceSeconds, updateSeconds,
+          dataSeconds: (t1 - t0) / 1000, computeSeconds, allreduceSeconds: exposedAllreduceSeconds, allreduceTotalSeconds: allreduceSeconds, updateSeconds,
           allreduceBytes: bytesSent,
         };
         ctx.metrics?.stepDone(report); // [metrics hook]

@@ -14,6 +14,7 @@ import { decodeCheckpoint } from '../../core/checkpoint/checkpoint-file.js';
 import { loadTls, type TlsMaterial, type TlsSettings } from '../../core/tls.js';
 import { parseTrainConfig, type TrainConfig } from '../../core/training/train-config.js';
 import { selectBackend } from '../backend/select-backend.js';
+import { deviceLabel } from '../backend/webgpu-runtime.js';
 import { RejoinRequired, type RejoinReason } from '../errors.js';
 import { Failpoints } from '../failpoints.js';
 import { createModel } from '../models/index.js';
@@ -73,7 +74,8 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     const run = await client.describeRun(opts.joinToken);
     const config = parseTrainConfig(JSON.parse(run.configJson) as Record<string, unknown>);
     const log = opts.logger.child({ experiment: run.experiment, pod: opts.pod, local: opts.localIndex });
-    const { backend } = await selectBackend(config.backend, log);
+    const { backend, adapter } = await selectBackend(config.backend, log);
+    const device = deviceLabel(adapter);
     const data = await loadDatasets(config.data, config.seed, log);
     const ring = await opts.openCollective(config, tls);
     collective = ring;
@@ -114,7 +116,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
           const reg = await client.register({
             joinToken: opts.joinToken,
             worker: {
-              collectiveAddress: ring.address, pod: opts.pod, localIndex: opts.localIndex, backend,
+              collectiveAddress: ring.address, pod: opts.pod, localIndex: opts.localIndex, backend, device,
               configFingerprint: run.configFingerprint, trainExamples: data.train.count, testExamples: data.test.count,
             },
           });
@@ -141,7 +143,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
         w.reset();
         ring.reconfigure({ rank: a.rank, worldSize: a.worldSize, peers: a.ring, generation: known });
         const glog = log.child({ rank: a.rank, generation: known });
-        opts.metrics?.joined({ experiment: run.experiment, rank: a.rank, worldSize: a.worldSize, generation: known, model: config.model, loss: config.loss.preset ?? 'custom', backend }); // [metrics hook]
+        opts.metrics?.joined({ experiment: run.experiment, rank: a.rank, worldSize: a.worldSize, generation: known, model: config.model, loss: config.loss.preset ?? 'custom', backend, device }); // [metrics hook]
         glog.info({ worldSize: a.worldSize, start: { step: Number(a.startStep), epoch: a.startEpoch + 1, position: Number(a.startPosition) }, stateSource: a.restoreFromCheckpoint ? 'checkpoint' : a.stateSourceRank }, 'joined the ring');
         await adoptState(a, { client, workerId, replica, ring, generation: known, config, log: glog });
         progress.applied = Number(a.startStep);

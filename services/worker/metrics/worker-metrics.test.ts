@@ -22,7 +22,7 @@ test('step phases, samples, all-reduce bytes/time, checkpoints and the ring plac
     let lint = await checkMetrics(text);
     assert.ok(lint.ok, `promtool check metrics (before joining): ${lint.findings}`);
 
-    metrics.joined({ experiment: 'el-w', rank: 1, worldSize: 2, generation: 1, model: 'cnn-small', loss: 'el', backend: 'wasm' });
+    metrics.joined({ experiment: 'el-w', rank: 1, worldSize: 2, generation: 1, model: 'cnn-small', loss: 'el', backend: 'webgpu', device: 'nvidia nvidia-h200 — NVIDIA H200' });
     metrics.stepDone({ step: 1, examples: 16, dataSeconds: 0.002, computeSeconds: 0.03, allreduceSeconds: 0.02, updateSeconds: 0.003, allreduceBytes: 1000 });
     metrics.stepDone({ step: 2, examples: 16, dataSeconds: 0.004, computeSeconds: 0.2, allreduceSeconds: 0.6, updateSeconds: 0.001, allreduceBytes: 1000 });
     metrics.checkpointDone(0.07);
@@ -35,7 +35,7 @@ test('step phases, samples, all-reduce bytes/time, checkpoints and the ring plac
     assert.equal(sampleValue(samples, 'encourage_worker_steps_total', e), 2);
     assert.equal(sampleValue(samples, 'encourage_worker_samples_total', e), 32);
     assert.equal(sampleValue(samples, 'encourage_worker_allreduce_sent_bytes_total', e), 2000);
-    assert.equal(sampleValue(samples, 'encourage_worker_info', { ...e, model: 'cnn-small', loss: 'el', backend: 'wasm' }), 1);
+    assert.equal(sampleValue(samples, 'encourage_worker_info', { ...e, model: 'cnn-small', loss: 'el', backend: 'webgpu', device: 'nvidia nvidia-h200 — NVIDIA H200' }), 1);
     assert.ok(Math.abs(sampleValue(samples, 'encourage_worker_step_phase_duration_seconds_sum', { ...e, phase: 'compute' }) - 0.23) < 1e-12);
     assert.equal(sampleValue(samples, 'encourage_worker_step_phase_duration_seconds_count', { ...e, phase: 'data' }), 2);
     // Histogram buckets are cumulative: 0.02 s ≤ 0.025 < 0.6 s ≤ 1.
@@ -50,7 +50,7 @@ test('step phases, samples, all-reduce bytes/time, checkpoints and the ring plac
     assert.ok(lint.ok, `promtool check metrics (after steps): ${lint.findings}`);
 
     // A re-rendezvous (elastic) moves the worker: new rank, generation, world size.
-    metrics.joined({ experiment: 'el-w', rank: 0, worldSize: 1, generation: 2, model: 'cnn-small', loss: 'el', backend: 'wasm' });
+    metrics.joined({ experiment: 'el-w', rank: 0, worldSize: 1, generation: 2, model: 'cnn-small', loss: 'el', backend: 'wasm', device: 'cpu' });
     ({ samples } = await scrape());
     assert.equal(sampleValue(samples, 'encourage_worker_rank', e), 0);
     assert.equal(sampleValue(samples, 'encourage_worker_generation', e), 2);

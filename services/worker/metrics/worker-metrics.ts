@@ -24,6 +24,8 @@ export interface JoinInfo {
   readonly model: string;
   readonly loss: string;
   readonly backend: string;
+  /** Compute device (GPU adapter or `cpu`). */
+  readonly device: string;
 }
 
 /** One finished step (the fields of the runtime's step report that matter here). */
@@ -61,7 +63,7 @@ export class WorkerMetrics implements WorkerMetricsHooks {
   private readonly worldSize: Gauge;
   private readonly generation: Gauge;
   private readonly step: Gauge;
-  private readonly info: Gauge<'model' | 'loss' | 'backend'>;
+  private readonly info: Gauge<'model' | 'loss' | 'backend' | 'device'>;
 
   constructor(registry: Registry = createRegistry()) {
     this.registry = registry;
@@ -78,7 +80,7 @@ export class WorkerMetrics implements WorkerMetricsHooks {
     this.worldSize = new Gauge({ name: metricName('worker_world_size'), help: 'Ranks in this worker\'s ring (0 before the rendezvous).', registers });
     this.generation = new Gauge({ name: metricName('worker_generation'), help: 'Rendezvous generation this worker trains in (0 before the rendezvous).', registers });
     this.step = new Gauge({ name: metricName('worker_step'), help: 'Global step this worker completed last.', registers });
-    this.info = new Gauge({ name: metricName('worker_info'), help: 'Always 1; labels name what this worker runs: model, loss preset, compute backend.', labelNames: ['model', 'loss', 'backend'], registers });
+    this.info = new Gauge({ name: metricName('worker_info'), help: 'Always 1; labels name what this worker runs: model, loss preset, compute backend and device (GPU adapter or cpu).', labelNames: ['model', 'loss', 'backend', 'device'], registers });
     this.rank.set(-1);
     // Every phase exists from the first scrape, so per-phase queries never come back empty.
     for (const phase of STEP_PHASES) this.phaseSeconds.zero({ phase });
@@ -91,7 +93,7 @@ export class WorkerMetrics implements WorkerMetricsHooks {
     this.worldSize.set(info.worldSize);
     this.generation.set(info.generation);
     this.info.reset();
-    this.info.labels(info.model, info.loss, info.backend).set(1);
+    this.info.labels(info.model, info.loss, info.backend, info.device).set(1);
   }
 
   stepDone(t: StepTiming): void {

@@ -57,6 +57,13 @@ export interface StepInput {
   readonly lr: number;
   /** Sample the high/low-confidence parameter-gradient split at this p_y threshold (null: not this step). */
   readonly splitThreshold: number | null;
+  /**
+   * Benchmarks (ring steps only): skip the model and let the gradient buckets "arrive" spread
+   * evenly over this many milliseconds, holding a fixed small gradient. A timer, not a busy loop:
+   * a GPU computes while the host thread is free to move bytes, and a spinning JavaScript thread
+   * would stall the very all-reduce whose overlap is being measured.
+   */
+  readonly simulatedComputeMs?: number;
 }
 
 /** How a distributed step sums gradients over the ring (absent in a single-process run). */
@@ -107,8 +114,15 @@ export interface StepResult {
   readonly timing: StepTiming;
 }
 
-/** Slots of the three control values after the last bucket's gradient (generation-trainer.ts explains them). */
-const CONTROL_VALUES = 3;
+/**
+ * Where the three control values (generation-trainer.ts explains them) ride: this rank's share
+ * after the first bucket's gradient — reduced first, so the sum of the shares is known in time to
+ * average every later bucket as it arrives — and the NaN and leave flags after the last bucket's,
+ * once this rank has seen its whole gradient. (One bucket carries all three.)
+ */
+function controlSlots(b: number, last: number, size: number): { share: number | null; flags: number | null } {
+  return { share: b === 0 ? size : null, flags: b === last ? size + (b === 0 ? 1 : 0) : null };
+}
 
 export class Replica {
   readonly sgd: DeviceSgd;
@@ -127,7 +141,7 @@ export class Replica {
     this.sgd = new DeviceSgd(model.params, sgdOptions);
     this.buckets = new GradientBuckets(model.params, bucketCapacity);
     const last = this.buckets.buckets.length - 1;
-    this.hostBuckets = this.buckets.buckets.map((b, i) => new Float32Array(b.size + (i === last ? CONTROL_VALUES : 0)));
+    this.hostBuckets = this.buckets.buckets.map((b, i) => new Float32Array(b.size + (i === 0 ? 1 : 0) + (i === last ? 2 : 0)));
   }
 
   /**
@@ -139,8 +153,10 @@ export class Replica {
   async step(input: StepInput, exchange: GradientExchange | null = null): Promise<StepResult> {
     const t0 = performance.now();
     const n = input.labels.length;
+    const simulated = input.simulatedComputeMs ?? 0;
     if (n === 0 && exchange === null) throw new RangeError('a single-process step needs at least one example');
-    const g: Gradients | null = n === 0 ? null : forwardBackward(this.model, input);
+    if (simulated > 0 && exchange === null) throw new RangeError('simulated compute is for ring steps (benchmarks of the all-reduce)');
+    const g: Gradients | null = n === 0 || simulated > 0 ? null : forwardBackward(this.model, input);
     const owned: tf.Tensor[] = g === null ? [] : [...g.grads, g.loss, g.base, g.bonus, g.logits, g.gradLogits];
     try {
       if (exchange === null) return await this.localStep(input, g!, t0);
@@ -171,7 +187,9 @@ export class Replica {
     const last = layout.length - 1;
     // Issue every bucket's read first, in bucket order: the device works through its queue in
     // that order, so the last layers' gradient reaches the host (and the ring) first.
-    const reads = layout.map((_, b) => {
+    const simulated = input.simulatedComputeMs ?? 0;
+    const reads = layout.map((bucket, b) => {
+      if (simulated > 0) return simulatedBucket(bucket.size + (b === last ? 1 : 0), t0 + (simulated * (b + 1)) / layout.length);
       if (g === null) return Promise.resolve(null);
       const flat = this.buckets.gather(b, g.grads, b === last ? [g.loss] : []);
       owned.push(flat);
@@ -182,69 +200,78 @@ export class Replica {
     analytics.catch(() => undefined);
     for (const r of reads) r.catch(() => undefined);
     const failure: { error?: unknown; failed: boolean } = { failed: false };
+    const reduced: tf.Tensor[] = new Array<tf.Tensor>(this.model.params.length);
     let nonFinite: string | null = null;
     let firstSent = 0;
     let lastArrived = t0;
-    const reductions: Array<Promise<unknown>> = [];
-    for (const [b, bucket] of layout.entries()) {
-      const host = this.hostBuckets[b]!;
-      const values = await reads[b]!;
-      if (failure.failed) throw failure.error;
-      if (values === null) host.fill(0);
-      else {
-        host.set(values.subarray(0, bucket.size));
-        nonFinite ??= this.buckets.nonFinite(b, host);
-        if (b === last && !Number.isFinite(values[bucket.size]!)) nonFinite ??= 'loss';
-        if (exchange.share !== 1) for (let k = 0; k < bucket.size; k++) host[k]! *= exchange.share;
+    let lastReduced = t0;
+    let first: Promise<number> | null = null;
+    const uploads: Array<Promise<void>> = [];
+    try {
+      for (const [b, bucket] of layout.entries()) {
+        const host = this.hostBuckets[b]!;
+        const values = await reads[b]!;
+        if (failure.failed) throw failure.error;
+        if (values === null) host.fill(0, 0, bucket.size);
+        else {
+          host.set(values.subarray(0, bucket.size));
+          nonFinite ??= this.buckets.nonFinite(b, host);
+          if (b === last && !Number.isFinite(values[bucket.size]!)) nonFinite ??= 'loss';
+          if (exchange.share !== 1) for (let k = 0; k < bucket.size; k++) host[k]! *= exchange.share;
+        }
+        const control = controlSlots(b, last, bucket.size);
+        if (control.share !== null) host[control.share] = exchange.share;
+        if (control.flags !== null) {
+          host[control.flags] = nonFinite === null ? 0 : 1;
+          host[control.flags + 1] = exchange.leaving() ? 1 : 0;
+        }
+        lastArrived = performance.now();
+        if (b === 0) firstSent = lastArrived;
+        const reduction = exchange.allReduce(host).then(() => void (lastReduced = performance.now()));
+        reduction.catch((error: unknown) => {
+          if (!failure.failed) Object.assign(failure, { error, failed: true });
+        });
+        // The first bucket carries the shares: once it is reduced every bucket can be averaged and
+        // uploaded as it arrives, while later ones are still on the wire.
+        first ??= reduction.then(() => this.hostBuckets[0]![controlSlots(0, last, layout[0]!.size).share!]!);
+        const upload = Promise.all([first, reduction]).then(([total]) => this.upload(b, total, reduced));
+        upload.catch(() => undefined);
+        uploads.push(upload);
       }
-      if (b === last) {
-        host[bucket.size] = exchange.share;
-        host[bucket.size + 1] = nonFinite === null ? 0 : 1;
-        host[bucket.size + 2] = exchange.leaving() ? 1 : 0;
-      }
-      lastArrived = performance.now();
-      if (b === 0) firstSent = lastArrived;
-      const reduction = exchange.allReduce(host);
-      reduction.catch((error: unknown) => {
-        if (!failure.failed) Object.assign(failure, { error, failed: true });
-      });
-      reductions.push(reduction);
+      await Promise.all(uploads);
+      const lastBucket = this.hostBuckets[last]!;
+      const flags = controlSlots(last, last, layout[last]!.size).flags!;
+      const total = await first!;
+      const decision: RingDecision = { total, skipped: lastBucket[flags]! > 0, boundary: lastBucket[flags + 1]! > 0 };
+      // A global batch of no examples has no mean to apply (the planner never makes one; 0/0 must not reach the weights).
+      const apply = !decision.skipped && decision.total > 0;
+      if (apply) {
+        this.sgd.step(reduced, input.lr);
+        this.model.updateRunningStats();
+      } else this.model.discardRunningStats();
+      const { stats, split } = await analytics;
+      const t3 = performance.now();
+      return {
+        stats, split, nonFinite, decision, applied: apply,
+        timing: {
+          computeSeconds: (lastArrived - t0) / 1000,
+          allreduceSeconds: (lastReduced - firstSent) / 1000,
+          exposedAllreduceSeconds: Math.max(0, lastReduced - lastArrived) / 1000,
+          updateSeconds: (t3 - lastReduced) / 1000,
+        },
+      };
+    } finally {
+      await Promise.allSettled(uploads);
+      tf.dispose(reduced.filter((t) => t !== undefined));
     }
-    await Promise.all(reductions);
-    const reduced = performance.now();
-    const control = this.hostBuckets[last]!.subarray(layout[last]!.size);
-    const decision: RingDecision = { total: control[0]!, skipped: control[1]! > 0, boundary: control[2]! > 0 };
-    // A global batch of no examples has no mean to apply (the planner never makes one; 0/0 must not reach the weights).
-    const apply = !decision.skipped && decision.total > 0;
-    if (apply) this.applyReduced(decision.total, input.lr);
-    else this.model.discardRunningStats();
-    const { stats, split } = await analytics;
-    const t3 = performance.now();
-    return {
-      stats, split, nonFinite, decision, applied: apply,
-      timing: {
-        computeSeconds: (lastArrived - t0) / 1000,
-        allreduceSeconds: (reduced - firstSent) / 1000,
-        exposedAllreduceSeconds: (reduced - lastArrived) / 1000,
-        updateSeconds: (t3 - reduced) / 1000,
-      },
-    };
   }
 
-  /** Upload the reduced buckets as the global-mean gradient and take the SGD step. */
-  private applyReduced(total: number, lr: number): void {
-    const grads: tf.Tensor[] = new Array<tf.Tensor>(this.model.params.length);
-    try {
-      for (const [b, bucket] of this.buckets.buckets.entries()) {
-        const host = this.hostBuckets[b]!;
-        for (let k = 0; k < bucket.size; k++) host[k]! /= total;
-        for (const [param, t] of this.buckets.scatter(b, host)) grads[param] = t;
-      }
-      this.sgd.step(grads, lr);
-      this.model.updateRunningStats();
-    } finally {
-      tf.dispose(grads.filter((t) => t !== undefined));
-    }
+  /** Average a reduced host bucket over the global batch and upload it as gradients shaped like the parameters. */
+  private upload(b: number, total: number, into: tf.Tensor[]): void {
+    const bucket = this.buckets.buckets[b]!;
+    const host = this.hostBuckets[b]!;
+    if (total > 0) for (let k = 0; k < bucket.size; k++) host[k]! /= total;
+    for (const [param, t] of this.buckets.scatter(b, host)) into[param] = t;
   }
 
   /** One batched read of the step's small figures (and, when sampled, the split norms). */
@@ -344,6 +371,16 @@ function countCorrect(data: Float32Array, labels: Int32Array, k: number): number
   let n = 0;
   for (let i = 0; i < labels.length; i++) if (argmax(data, i, k) === labels[i]) n++;
   return n;
+}
+
+/** The gradient every simulated bucket holds (small, so that weights barely move over a benchmark). */
+export const SIMULATED_GRADIENT = 1e-4;
+
+/** A bucket of SIMULATED_GRADIENT (loss slot 0) that "arrives" at `readyAtMs` (performance.now() time). */
+async function simulatedBucket(length: number, readyAtMs: number): Promise<Float32Array> {
+  const wait = readyAtMs - performance.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  return new Float32Array(length).fill(SIMULATED_GRADIENT);
 }
 
 /** softmax(logits row)[cls], computed stably in float64. */

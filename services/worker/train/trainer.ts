@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { CheckpointStore } from '../../core/checkpoint/checkpoint-store.js';
 import { selectBackend } from '../backend/select-backend.js';
+import { deviceLabel, type GpuAdapterReport } from '../backend/webgpu-runtime.js';
 import type { TrainConfig } from '../../core/training/train-config.js';
 import { BatchIterator, batchesPerEpoch } from '../../core/training/batch-iterator.js';
 import { DistributedSampler } from '../../core/training/distributed-sampler.js';
@@ -28,6 +29,8 @@ export const EVAL_BATCH_SIZE = 256;
 export interface TrainSummary extends RunSummary {
   readonly parameters: number;
   readonly backendReason: string;
+  /** The WebGPU adapter (webgpu only). */
+  readonly adapter: GpuAdapterReport | null;
   readonly data: string;
   readonly interrupted: boolean;
   readonly resumedFromStep: number | null;
@@ -36,12 +39,12 @@ export interface TrainSummary extends RunSummary {
 /** Run a training job to completion (or until `signal` aborts it, after a final checkpoint). */
 export async function train(config: TrainConfig, logger: Logger, signal?: AbortSignal): Promise<TrainSummary> {
   const wallStart = performance.now();
-  const { backend, reason } = await selectBackend(config.backend, logger);
+  const { backend, reason, adapter } = await selectBackend(config.backend, logger);
   const data = await loadDatasets(config.data, config.seed, logger);
   const model = createModel(config.model, { seed: config.seed });
   const replica = new Replica(model, { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
   const runDir = new RunDir(config.runDir);
-  await runDir.init({ ...config, backend, backendReason: reason });
+  await runDir.init({ ...config, backend, backendReason: reason, device: deviceLabel(adapter) });
   const store = new CheckpointStore(config.checkpointDir, config.checkpointsKept, logger);
   const sampler = new DistributedSampler({ size: data.train.count, rank: 0, worldSize: 1, shuffle: true, seed: config.seed });
   const fullEpochSteps = batchesPerEpoch(sampler.numSamples, config.batchSize);
@@ -173,7 +176,7 @@ export async function train(config: TrainConfig, logger: Logger, signal?: AbortS
   }
   const summary: TrainSummary = {
     experiment: config.experiment, model: config.model, parameters: countTrainableParams(model),
-    loss: config.loss.preset ?? 'custom', backend, backendReason: reason, data: data.source,
+    loss: config.loss.preset ?? 'custom', backend, backendReason: reason, device: deviceLabel(adapter), adapter, data: data.source,
     epochs: history.length, steps: globalStep,
     ...accuracyFigures(history),
     imagesPerSecond: trainSeconds > 0 ? trainImages / trainSeconds : 0,

@@ -31,7 +31,11 @@ export interface StepReport {
   'paramGradNormLow'?: (number | string);
   'learningRate'?: (number | string);
   /**
-   * Phase timings of this step on this rank.
+   * Phase timings of this step on this rank; they add up to the step. The gradient is all-reduced
+   * bucket by bucket while the device still computes (services/worker/train/replica.ts), so
+   * compute_seconds runs until the last bucket reached the host and allreduce_seconds is only the
+   * communication left after that ("exposed"); allreduce_total_seconds spans the first bucket's
+   * all-reduce to the last one's end, hidden part included.
    */
   'dataSeconds'?: (number | string);
   'computeSeconds'?: (number | string);
@@ -47,6 +51,7 @@ export interface StepReport {
    * A loss or gradient on some rank was NaN/Inf; the update was skipped on every rank.
    */
   'skipped'?: (boolean);
+  'allreduceTotalSeconds'?: (number | string);
 }
 
 export interface StepReport__Output {
@@ -78,7 +83,11 @@ export interface StepReport__Output {
   'paramGradNormLow': (number);
   'learningRate': (number);
   /**
-   * Phase timings of this step on this rank.
+   * Phase timings of this step on this rank; they add up to the step. The gradient is all-reduced
+   * bucket by bucket while the device still computes (services/worker/train/replica.ts), so
+   * compute_seconds runs until the last bucket reached the host and allreduce_seconds is only the
+   * communication left after that ("exposed"); allreduce_total_seconds spans the first bucket's
+   * all-reduce to the last one's end, hidden part included.
    */
   'dataSeconds': (number);
   'computeSeconds': (number);
@@ -94,4 +103,5 @@ export interface StepReport__Output {
    * A loss or gradient on some rank was NaN/Inf; the update was skipped on every rank.
    */
   'skipped': (boolean);
+  'allreduceTotalSeconds': (number);
 }

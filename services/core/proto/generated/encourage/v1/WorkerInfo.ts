@@ -15,7 +15,7 @@ export interface WorkerInfo {
    */
   'localIndex'?: (number);
   /**
-   * Backend the worker will compute on (tensorflow, wasm, cpu).
+   * Backend the worker will compute on (tensorflow, webgpu, wasm, cpu).
    */
   'backend'?: (string);
   /**
@@ -27,6 +27,11 @@ export interface WorkerInfo {
    */
   'trainExamples'?: (number);
   'testExamples'?: (number);
+  /**
+   * The device it computes on, one line: the GPU adapter (vendor, device, description; marked
+   * "(software)" for lavapipe and the like), or "cpu".
+   */
+  'device'?: (string);
 }
 
 export interface WorkerInfo__Output {
@@ -43,7 +48,7 @@ export interface WorkerInfo__Output {
    */
   'localIndex': (number);
   /**
-   * Backend the worker will compute on (tensorflow, wasm, cpu).
+   * Backend the worker will compute on (tensorflow, webgpu, wasm, cpu).
    */
   'backend': (string);
   /**
@@ -55,4 +60,9 @@ export interface WorkerInfo__Output {
    */
   'trainExamples': (number);
   'testExamples': (number);
+  /**
+   * The device it computes on, one line: the GPU adapter (vendor, device, description; marked
+   * "(software)" for lavapipe and the like), or "cpu".
+   */
+  'device': (string);
 }
