@@ -24,7 +24,9 @@ import {
 } from './batch-norm-wgsl.js';
 import { allocate, backendInternals, dispatch, grid, release } from './program-runner.js';
 
+/** Kernel name of the fused training-mode BatchNorm forward (see the module comment for inputs and outputs). */
 export const BATCH_NORM_FORWARD = 'EncourageBatchNormForward';
+/** Kernel name of its backward. */
 export const BATCH_NORM_BACKWARD = 'EncourageBatchNormBackward';
 
 /** Attributes of {@link BATCH_NORM_FORWARD}. */

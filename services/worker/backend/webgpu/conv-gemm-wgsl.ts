@@ -84,6 +84,7 @@ const DEFAULT_SETUP = `let rows = ROWS;
 
 const DEFAULT_STORE = 'fn store(slice: u32, i: u32, j: u32, v: f32) { out[(slice * ROWS + i) * COLS + j] = v; }';
 
+/** Extents of a GEMM C[rows, cols] = Σ over `reduce` of A·B, and the reduction slice per workgroup. */
 export interface GemmShape {
   readonly rows: number;
   readonly cols: number;
@@ -170,6 +171,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
+/** The geometry as WGSL constants (N_, H_, W_, CI, HO, WO, CO, KW, SH, SW, PT, PL) for the operand functions. */
 export function geometryConstants(g: ConvGeometry): string {
   return `const N_: u32 = ${g.batch}u;
 const H_: i32 = ${g.inHeight};

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInternals, allocate, dispatch, grid, type ProgramSpec } from './program-runner.js';
 
+/** Kernel name of the grouped SGD step. */
 export const SGD_STEP = 'EncourageSgdStep';
 
 /** Attributes of {@link SGD_STEP}. */

@@ -29,6 +29,7 @@ interface Node {
   readonly backward: (dy: tf.Tensor) => void;
 }
 
+/** The backward of one fused forward pass: recorded layers, gradients so far, and the tensors kept for them. */
 export class LayerTape {
   private readonly nodes: Node[] = [];
   /** Ids of tensors recorded nodes produced (they have gradients). */
