@@ -1,7 +1,10 @@
 /**
- * Profiles full training steps (ResNet-20 forward, encouraging loss 'el', backward over every
- * parameter) on the wasm backend under three kernel configurations and prints the time per
- * kernel side by side:
+ * Profiles full training steps. `--backend webgpu` runs profile-webgpu-step.ts (per-kernel and
+ * per-dispatch GPU time from WebGPU timestamp queries, dispatches per step, stock vs ours); the
+ * default, `--backend wasm`, is described here.
+ *
+ * wasm: ResNet-20 forward, encouraging loss 'el', backward over every parameter, under three
+ * kernel configurations, with the time per kernel side by side:
  *
  *   recipe   the convolution gradients by the literal zero-dilation recipe (dilated-dy
  *            correlation for dx, dilated convolution for dW); stock wasm for everything else
@@ -14,6 +17,7 @@
  * only ever adds time).
  *
  * Usage: npm run -s build && node dist/scripts/profile-train-step.js [--batch 64] [--rounds 5]
+ *        node dist/scripts/profile-train-step.js --backend webgpu [--model resnet20] [--batch 8] [--rounds 2]
  * Prints a Markdown table, then (last stdout line) one JSON object.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -26,6 +30,8 @@ import { castAliasWasmConfig, identityAliasWasmConfig } from '../services/worker
 import { setFilterGradStrategy } from '../services/worker/backend/conv2d-backprop-filter.js';
 import { setInputGradStrategy } from '../services/worker/backend/conv2d-backprop-input.js';
 import { registerFastWasmKernels } from '../services/worker/backend/register-wasm-kernels.js';
+import { flag } from './bench-args.js';
+import { profileWebGpuStep } from './profile-webgpu-step.js';
 
 // Captured at module evaluation, before registerFastWasmKernels() replaces anything.
 const stockKernels = new Map<string, tf.KernelConfig>(tf.getKernelsForBackend('wasm').map((c) => [c.kernelName, c] as [string, tf.KernelConfig]));
@@ -159,4 +165,7 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+const backend = flag('backend', 'wasm');
+if (backend === 'webgpu') await profileWebGpuStep();
+else if (backend === 'wasm') await main();
+else throw new Error(`--backend must be wasm or webgpu, got ${backend}`);

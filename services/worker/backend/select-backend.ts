@@ -15,6 +15,7 @@ import { ConfigError, EncourageError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
 import { BACKEND_REQUESTS, type BackendName, type BackendRequest } from '../../core/training/names.js';
 import { registerFastWasmKernels } from './register-wasm-kernels.js';
+import { registerWebGpuKernels } from './webgpu/register-webgpu-kernels.js';
 import { adapterLabel, openWebGpu, WebGpuUnavailableError, type DawnImporter, type GpuAdapterReport } from './webgpu-runtime.js';
 
 export type { BackendName, BackendRequest } from '../../core/training/names.js';
@@ -81,6 +82,7 @@ function firstLine(err: unknown): string {
 
 async function activate(name: BackendName, request: BackendRequest): Promise<void> {
   if (name === 'wasm') registerFastWasmKernels();
+  if (name === 'webgpu') registerWebGpuKernels();
   let ok: boolean;
   try {
     ok = await tf.setBackend(name);

@@ -5,11 +5,10 @@
  * `1×1 conv (stride) + BN` when the stride is not 1 or the channel count changes (option B),
  * identity otherwise.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { ModuleBuilder } from './module-builder.js';
 import { BatchNorm2d } from './layers/batch-norm.js';
 import { Conv2d } from './layers/conv2d.js';
-import { relu } from './layers/functional.js';
 
 /** One basic block; param names follow PyTorch: `conv1`, `bn1`, `conv2`, `bn2`, `shortcut.0`, `shortcut.1`. */
 export class BasicBlock {
@@ -39,8 +38,9 @@ export class BasicBlock {
 
   /** Forward pass of the block (call inside a tidy; the model's `apply` provides one). */
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    const out = this.bn2.apply(this.conv2.apply(relu(this.bn1.apply(this.conv1.apply(x), training))), training);
+    const out = this.conv2.apply(this.bn1.apply(this.conv1.apply(x), training, { relu: true }));
     const skip = this.shortcut === null ? x : this.shortcut.bn.apply(this.shortcut.conv.apply(x), training);
-    return relu(tf.add(out, skip));
+    // relu(bn2(out) + skip): one kernel on webgpu's fused path, the same tf ops as before elsewhere.
+    return this.bn2.apply(out, training, { residual: skip, relu: true });
   }
 }

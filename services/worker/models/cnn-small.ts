@@ -42,7 +42,7 @@ export function createCnnSmall(numClasses: number, seed: number, batchNorm = tru
       let h = x;
       blocks.forEach(({ conv, bn }, i) => {
         const y = conv.apply(h);
-        h = relu(bn === null ? y : bn.apply(y, training));
+        h = bn === null ? relu(y) : bn.apply(y, training, { relu: true });
         if (i < blocks.length - 1) h = maxPool2x2(h);
       });
       return linear.apply(globalAvgPool(h));

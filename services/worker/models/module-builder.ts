@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../core/random.js';
 import './register-gradients.js';
+import { FusedForward, fusedTrainingAvailable } from './layers/fused-tape.js';
 import { sizeOf } from './layers/init.js';
 import type { Model, ModelBuffer, Param, RunningStatsLayer } from './model.js';
 import { ModelInputError, ModelStateError } from './model-errors.js';
@@ -145,6 +146,8 @@ function makeVariable(values: Float32Array, shape: readonly number[], trainable:
 /** The `Model` implementation shared by every architecture. */
 class ComposedModel implements Model {
   private disposed = false;
+  /** webgpu's training forward: one customGrad whose layers record fused kernels (fused-tape.ts). */
+  private readonly fused = new FusedForward();
 
   constructor(
     readonly name: string,
@@ -162,6 +165,7 @@ class ComposedModel implements Model {
     // and do not leave a half-recorded set behind if the forward throws.
     if (training) this.discardRunningStats();
     try {
+      if (training && fusedTrainingAvailable()) return this.fused.run(x, this.params.map((p) => p.variable), (input) => this.forward(input, true));
       return tf.tidy(() => this.forward(x, training));
     } catch (err) {
       if (training) this.discardRunningStats();
@@ -170,12 +174,14 @@ class ComposedModel implements Model {
   }
 
   updateRunningStats(): number {
+    this.fused.release();
     let updated = 0;
     for (const layer of this.runningStatsLayers) if (layer.updateRunningStats()) updated++;
     return updated;
   }
 
   discardRunningStats(): void {
+    this.fused.release();
     for (const layer of this.runningStatsLayers) layer.discardRunningStats();
   }
 

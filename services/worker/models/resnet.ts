@@ -19,7 +19,7 @@ import { BasicBlock } from './basic-block.js';
 import { BatchNorm2d } from './layers/batch-norm.js';
 import { Conv2d } from './layers/conv2d.js';
 import { Dense } from './layers/dense.js';
-import { globalAvgPool, relu } from './layers/functional.js';
+import { globalAvgPool } from './layers/functional.js';
 import type { Model } from './model.js';
 import { ModuleBuilder } from './module-builder.js';
 
@@ -82,7 +82,7 @@ export function createResNet(name: string, spec: ResNetSpec, numClasses: number,
     });
     const linear = new Dense(builder, 'linear', inPlanes, numClasses);
     const forward = (x: tf.Tensor4D, training: boolean): tf.Tensor2D => {
-      let out = relu(bn1.apply(conv1.apply(x), training));
+      let out = bn1.apply(conv1.apply(x), training, { relu: true });
       for (const block of blocks) out = block.apply(out, training);
       return linear.apply(globalAvgPool(out));
     };

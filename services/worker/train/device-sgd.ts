@@ -6,10 +6,25 @@
  *
  * The ops and their order are those of the host reference `FlatSgd` (sgd.ts), each rounded to
  * float32 as that reference rounds them, so on cpu and wasm the two agree bit for bit (tested).
+ * On webgpu, where every op is a dispatch that costs host time, the same maths runs as one fused
+ * multi-tensor kernel per group of parameters (`EncourageSgdStep`, sgd-kernel.ts): ~6 kernels per
+ * parameter tensor become one per group of 3.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { bindingsPerTensor, SGD_STEP, slotInputs, type SgdStepAttrs } from '../backend/webgpu/sgd-kernel.js';
 import type { Param } from '../models/index.js';
 import type { SgdOptions } from './sgd.js';
+
+/** Whether the active backend has the fused SGD kernel (webgpu with our kernels registered). */
+function fusedUpdateAvailable(): boolean {
+  return tf.getBackend() === 'webgpu' && tf.getKernel(SGD_STEP, 'webgpu') !== undefined;
+}
+
+/** Parameter tensors per fused kernel: as many as the device's storage-buffer bindings allow. */
+function tensorsPerGroup(momentum: number): number {
+  const limits = (tf.backend() as { device?: GPUDevice }).device?.limits;
+  return Math.max(1, Math.floor((limits?.maxStorageBuffersPerShaderStage ?? 8) / bindingsPerTensor(momentum)));
+}
 
 export class DeviceSgd {
   /** One momentum buffer per parameter, in `params` order (PyTorch's `momentum_buffer`). */
@@ -42,6 +57,11 @@ export class DeviceSgd {
     if (grads.length !== this.params.length) throw new RangeError(`SGD step with ${grads.length} gradients for ${this.params.length} parameters`);
     const { momentum, weightDecay, nesterov } = this.options;
     const first = !this.initialised;
+    if (fusedUpdateAvailable()) {
+      this.fusedStep(grads, lr, first);
+      this.initialised = true;
+      return;
+    }
     tf.tidy(() => {
       const rate = tf.scalar(lr, 'float32');
       const m = tf.scalar(momentum, 'float32');
@@ -60,6 +80,31 @@ export class DeviceSgd {
       }
     });
     this.initialised = true;
+  }
+
+  /** The webgpu update: one `EncourageSgdStep` per group of consecutive parameters. */
+  private fusedStep(grads: readonly tf.Tensor[], lr: number, first: boolean): void {
+    const { momentum, weightDecay, nesterov } = this.options;
+    const group = tensorsPerGroup(momentum);
+    tf.tidy(() => {
+      for (let start = 0; start < this.params.length; start += group) {
+        const members = this.params.slice(start, start + group);
+        const inputs: tf.NamedTensorMap = {};
+        members.forEach((param, s) => {
+          const [p, g, m] = slotInputs(s, momentum);
+          inputs[p!] = param.variable;
+          inputs[g!] = grads[start + s]!;
+          if (m !== undefined) inputs[m] = this.buffers[start + s]!;
+        });
+        const attrs: SgdStepAttrs = { lr, momentum, weightDecay, nesterov, first, decay: members.map((p) => p.weightDecay) };
+        const outs = tf.engine().runKernel(SGD_STEP, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const perTensor = momentum === 0 ? 1 : 2;
+        members.forEach((param, s) => {
+          param.variable.assign(outs[s * perTensor]!);
+          if (momentum !== 0) this.buffers[start + s]!.assign(outs[s * perTensor + 1]!);
+        });
+      }
+    });
   }
 
   /** Momentum buffers as one flat array in parameter order (an asynchronous device read), for checkpoints. */

@@ -17,6 +17,8 @@ import type { ModuleBuilder } from '../module-builder.js';
 import type { RunningStatsLayer } from '../model.js';
 import { ModelInputError } from '../model-errors.js';
 import { ChannelPlan } from './channel-ops.js';
+import { fusedBatchNorm } from './fused-layers.js';
+import { activeTape } from './fused-tape.js';
 import { filledValues } from './init.js';
 
 /** PyTorch `BatchNorm2d` default eps. */
@@ -99,6 +101,23 @@ export function batchNormInference(
   });
 }
 
+/** What follows the normalisation in the same call (fused into one kernel on webgpu's training path). */
+export interface BatchNormApplyOptions {
+  /** Added to the normalised output (a residual block's shortcut), before the ReLU. */
+  readonly residual?: tf.Tensor4D;
+  /** Apply max(·, 0) last. */
+  readonly relu?: boolean;
+}
+
+/**
+ * Statistics a training-mode forward leaves for `updateRunningStats`: the batch's (tf-ops path;
+ * folded in by PyTorch's rule at update time) or the new running values themselves (fused path,
+ * whose kernel computes them in the forward pass).
+ */
+type PendingStats =
+  | { readonly kind: 'batch'; readonly mean: tf.Tensor1D; readonly unbiasedVariance: tf.Tensor1D }
+  | { readonly kind: 'running'; readonly mean: tf.Tensor1D; readonly variance: tf.Tensor1D };
+
 /** Options of `BatchNorm2d`; the defaults are PyTorch's. */
 export interface BatchNormOptions {
   readonly eps?: number;
@@ -117,7 +136,7 @@ export class BatchNorm2d implements RunningStatsLayer {
   readonly runningVar: tf.Variable<tf.Rank.R1>;
   readonly eps: number;
   readonly momentum: number;
-  private pending: { mean: tf.Tensor1D; unbiasedVariance: tf.Tensor1D } | null = null;
+  private pending: PendingStats | null = null;
 
   constructor(builder: ModuleBuilder, name: string, readonly channels: number, options: BatchNormOptions = {}) {
     if (!Number.isInteger(channels) || channels <= 0) throw new ConfigError(`${name}.channels`, channels, 'a positive integer');
@@ -133,24 +152,41 @@ export class BatchNorm2d implements RunningStatsLayer {
     builder.registerRunningStats(this);
   }
 
-  /** Normalise `x`; in training mode also record the batch statistics as pending. */
-  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    if (!training) return batchNormInference(x, this.weight, this.bias, this.runningMean, this.runningVar, this.eps);
+  /**
+   * Normalise `x`, then add `options.residual` and apply ReLU if asked; in training mode also
+   * record the batch statistics as pending. Without a fused path this is exactly
+   * `relu(add(batchNorm(x), residual))` in tf ops.
+   */
+  apply(x: tf.Tensor4D, training: boolean, options: BatchNormApplyOptions = {}): tf.Tensor4D {
+    if (!training) return this.finish(batchNormInference(x, this.weight, this.bias, this.runningMean, this.runningVar, this.eps), options);
     const [n, h, w] = x.shape;
     if (n * h * w < 2) {
       // As PyTorch: the unbiased variance of a single value is undefined.
       throw new ModelInputError('BatchNorm2d', 'more than 1 value per channel in training mode', x.shape, x.dtype);
     }
     this.discardRunningStats();
-    return batchNormTraining(x, this.weight, this.bias, this.eps, (mean, variance, m) => {
+    const tape = activeTape();
+    if (tape !== null) {
+      const { y, runningMean, runningVar } = fusedBatchNorm(tape, x, this, options.relu === true, options.residual);
+      this.pending = { kind: 'running', mean: runningMean, variance: runningVar };
+      return y;
+    }
+    const y = batchNormTraining(x, this.weight, this.bias, this.eps, (mean, variance, m) => {
       // Kept so they survive the tidy scopes of the forward and of tf.variableGrads; disposed by
       // updateRunningStats/discardRunningStats. Created inside the custom-gradient forward, so
       // they are not on the gradient tape.
       this.pending = {
+        kind: 'batch',
         mean: tf.keep(tf.clone(mean)),
         unbiasedVariance: tf.keep(tf.mul(variance, m / (m - 1))),
       };
     });
+    return this.finish(y, options);
+  }
+
+  private finish(y: tf.Tensor4D, options: BatchNormApplyOptions): tf.Tensor4D {
+    const sum: tf.Tensor4D = options.residual === undefined ? y : tf.add(y, options.residual);
+    return options.relu === true ? tf.relu(sum) : sum;
   }
 
   get hasPending(): boolean {
@@ -161,6 +197,13 @@ export class BatchNorm2d implements RunningStatsLayer {
     const pending = this.pending;
     if (pending === null) return false;
     this.pending = null;
+    if (pending.kind === 'running') {
+      // The fused kernel already applied PyTorch's rule; the variables take the new values over.
+      this.runningMean.assign(pending.mean);
+      this.runningVar.assign(pending.variance);
+      tf.dispose([pending.mean, pending.variance]);
+      return true;
+    }
     const mom = this.momentum;
     tf.tidy(() => {
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - mom), tf.mul(pending.mean, mom)));
@@ -171,8 +214,9 @@ export class BatchNorm2d implements RunningStatsLayer {
   }
 
   discardRunningStats(): void {
-    if (this.pending === null) return;
-    tf.dispose([this.pending.mean, this.pending.unbiasedVariance]);
+    const pending = this.pending;
+    if (pending === null) return;
+    tf.dispose(pending.kind === 'batch' ? [pending.mean, pending.unbiasedVariance] : [pending.mean, pending.variance]);
     this.pending = null;
   }
 }

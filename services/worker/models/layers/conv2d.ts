@@ -11,6 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../../../core/errors.js';
 import type { ModuleBuilder } from '../module-builder.js';
+import { fusedConv2d } from './fused-layers.js';
+import { activeTape } from './fused-tape.js';
 import { defaultInitBound, uniformValues } from './init.js';
 
 /** Options of `Conv2d`. ResNets use `bias: false` (BatchNorm follows every conv). */
@@ -53,6 +55,8 @@ export class Conv2d {
   /** Convolve `x` ([N, H, W, in]) to [N, H', W', out]. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const pad = this.padding === 0 ? 'valid' : this.padding;
+    const tape = activeTape();
+    if (tape !== null) return fusedConv2d(tape, x, this.weight, this.bias, this.stride, pad);
     const y = tf.conv2d(x, this.weight, this.stride, pad);
     return this.bias === null ? y : tf.add(y, this.bias);
   }

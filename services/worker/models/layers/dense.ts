@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../../../core/errors.js';
 import type { ModuleBuilder } from '../module-builder.js';
+import { fusedDense } from './fused-layers.js';
+import { activeTape } from './fused-tape.js';
 import { defaultInitBound, uniformValues } from './init.js';
 
 /** A `nn.Linear(inFeatures, outFeatures)`: params `weight` ([in, out], decayed) and `bias` ([out], not decayed). */
@@ -25,6 +27,8 @@ export class Dense {
 
   /** [N, in] → [N, out]. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    const tape = activeTape();
+    if (tape !== null) return fusedDense(tape, x, this.weight, this.bias);
     return tf.add(tf.matMul(x, this.weight), this.bias) as tf.Tensor2D;
   }
 }
