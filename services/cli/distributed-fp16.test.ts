@@ -11,10 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCheckpointFile } from '../core/checkpoint/checkpoint-file.js';
-import { CheckpointStore } from '../core/checkpoint/checkpoint-store.js';
-import { readMetrics } from '../core/training/run-dir.js';
-import { lastJsonLine, runCli } from './cli-harness.js';
+import { maxRelDiff, runDdp, type DdpRun } from './ddp-harness.js';
 
 /**
  * Bounds after the 12 steps of this run (2 epochs of 6). Measured 2026-12-04: the loss of every
@@ -26,42 +23,9 @@ import { lastJsonLine, runCli } from './cli-harness.js';
 export const FP16_LOSS_REL_TOLERANCE = 1e-5;
 export const FP16_WEIGHT_REL_TOLERANCE = 1e-3;
 
-interface Run {
-  summary: Record<string, unknown>;
-  losses: number[];
-  epochs: Record<string, unknown>[];
-  weights: Map<string, Float32Array>;
-}
-
-async function run(root: string, name: string, workers: number, batch: number, dtype: string): Promise<Run> {
-  const dir = join(root, name);
-  const res = await runCli([
-    'train', '--workers', String(workers), '--batch-size', String(batch), '--model', 'cnn-nobn', '--data', 'synthetic', '--synthetic-train', '192',
-    '--synthetic-test', '64', '--epochs', '2', '--seed', '3', '--loss', 'el', '--lr', '0.05', '--allreduce-dtype', dtype, '--experiment', name, '--run-dir', dir,
-    '--log-level', 'warn', '--no-report',
-  ]);
-  assert.equal(res.code, 0, res.stderr.slice(-3000));
-  const metrics = await readMetrics(join(dir, 'metrics.jsonl'));
-  const store = new CheckpointStore(join(dir, 'checkpoints'));
-  const ckpt = await readCheckpointFile(join(dir, 'checkpoints', CheckpointStore.fileName(Math.max(...(await store.steps())))));
-  return {
-    summary: lastJsonLine(res.stdout),
-    losses: metrics.filter((m) => m.type === 'step').map((m) => m['loss'] as number),
-    epochs: metrics.filter((m) => m.type === 'epoch'),
-    weights: new Map([...ckpt.tensors].filter(([k]) => !k.startsWith('optimizer')).map(([k, t]) => [k, t.data])),
-  };
-}
-
-/** Largest |a − b| over all tensors, relative to each tensor's largest |a|. */
-function maxRelDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
-  let worst = 0;
-  for (const [name, x] of a) {
-    const y = b.get(name)!;
-    let scale = 0;
-    for (const v of x) scale = Math.max(scale, Math.abs(v));
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(scale, 1e-12));
-  }
-  return worst;
+/** The float32 equivalence job with the given wire format. */
+function run(root: string, name: string, workers: number, batch: number, dtype: string): Promise<DdpRun> {
+  return runDdp(root, name, workers, batch, 'cnn-nobn', ['--allreduce-dtype', dtype]);
 }
 
 test('float16 wire: 2 × B and 4 × B/2 stay within a bound of 1 × 2B after 12 steps; replicas stay identical; half the bytes', async (t) => {

@@ -8,10 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCheckpointFile } from '../core/checkpoint/checkpoint-file.js';
-import { CheckpointStore } from '../core/checkpoint/checkpoint-store.js';
-import { readMetrics } from '../core/training/run-dir.js';
-import { lastJsonLine, runCli } from './cli-harness.js';
+import { maxRelDiff, runDdp } from './ddp-harness.js';
 
 /**
  * Documented tolerance: per-replica mean gradients averaged in a different order than one big
@@ -19,50 +16,11 @@ import { lastJsonLine, runCli } from './cli-harness.js';
  */
 export const EQUIVALENCE_REL_TOLERANCE = 1e-4;
 
-interface Run {
-  summary: Record<string, unknown>;
-  losses: number[];
-  epochs: Record<string, unknown>[];
-  weights: Map<string, Float32Array>;
-}
-
-async function run(root: string, name: string, workers: number, batch: number, model: string, extra: readonly string[] = []): Promise<Run> {
-  const dir = join(root, name);
-  const res = await runCli([
-    'train', '--workers', String(workers), '--batch-size', String(batch), '--model', model, '--data', 'synthetic', '--synthetic-train', '192',
-    '--synthetic-test', '64', '--epochs', '2', '--seed', '3', '--loss', 'el', '--lr', '0.05', '--experiment', name, '--run-dir', dir, '--log-level', 'warn',
-    '--no-report', // equivalence only; the report is covered by report-command.test.ts
-    ...extra,
-  ]);
-  assert.equal(res.code, 0, res.stderr.slice(-3000));
-  const metrics = await readMetrics(join(dir, 'metrics.jsonl'));
-  const store = new CheckpointStore(join(dir, 'checkpoints'));
-  const last = Math.max(...(await store.steps()));
-  const ckpt = await readCheckpointFile(join(dir, 'checkpoints', CheckpointStore.fileName(last)));
-  return {
-    summary: lastJsonLine(res.stdout),
-    losses: metrics.filter((m) => m.type === 'step').map((m) => m['loss'] as number),
-    epochs: metrics.filter((m) => m.type === 'epoch'),
-    weights: new Map([...ckpt.tensors].filter(([k]) => !k.startsWith('optimizer')).map(([k, t]) => [k, t.data])),
-  };
-}
-
-function maxRelDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
-  let worst = 0;
-  for (const [name, x] of a) {
-    const y = b.get(name)!;
-    let scale = 0;
-    for (const v of x) scale = Math.max(scale, Math.abs(v));
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(scale, 1e-12));
-  }
-  return worst;
-}
-
 test('1 worker × 2B = 2 workers × B = 4 workers × B/2 without BatchNorm; replicas stay identical', async () => {
   const root = await mkdtemp(join(tmpdir(), 'ddp-'));
-  const one = await run(root, 'one', 1, 32, 'cnn-nobn');
-  const two = await run(root, 'two', 2, 16, 'cnn-nobn');
-  const four = await run(root, 'four', 4, 8, 'cnn-nobn');
+  const one = await runDdp(root, 'one', 1, 32, 'cnn-nobn');
+  const two = await runDdp(root, 'two', 2, 16, 'cnn-nobn');
+  const four = await runDdp(root, 'four', 4, 8, 'cnn-nobn');
   assert.equal(one.losses.length, 12);
   for (const other of [two, four]) {
     assert.equal(other.losses.length, one.losses.length);
@@ -83,8 +41,8 @@ const vulkan = (await import('webgpu').then((d) => d.create([]).requestAdapter()
 test('on webgpu: 1 worker × 2B = 2 workers × B without BatchNorm; replicas stay identical', { skip: vulkan ? false : 'no Vulkan adapter on this machine' }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'ddp-webgpu-'));
   const gpu = ['--backend', 'webgpu', '--allreduce-dtype', 'float32', '--bucket-mb', '0.02'];
-  const one = await run(root, 'one', 1, 32, 'cnn-nobn', gpu);
-  const two = await run(root, 'two', 2, 16, 'cnn-nobn', gpu);
+  const one = await runDdp(root, 'one', 1, 32, 'cnn-nobn', gpu);
+  const two = await runDdp(root, 'two', 2, 16, 'cnn-nobn', gpu);
   assert.equal(one.summary['backend'], 'webgpu');
   assert.match(String(two.summary['device']), /\(software\)|nvidia|amd|intel/i, 'the adapter is reported');
   assert.equal(two.losses.length, one.losses.length);
@@ -96,8 +54,8 @@ test('on webgpu: 1 worker × 2B = 2 workers × B without BatchNorm; replicas sta
 
 test('with BatchNorm, per-replica batch statistics make 2 × B differ from 1 × 2B — boundedly', async () => {
   const root = await mkdtemp(join(tmpdir(), 'ddp-bn-'));
-  const one = await run(root, 'one', 1, 32, 'cnn-small');
-  const two = await run(root, 'two', 2, 16, 'cnn-small');
+  const one = await runDdp(root, 'one', 1, 32, 'cnn-small');
+  const two = await runDdp(root, 'two', 2, 16, 'cnn-small');
   const rel = one.losses.map((l, i) => Math.abs(l - two.losses[i]!) / l);
   assert.ok(Math.max(...rel) > 1e-6, 'normalising with 16-example statistics changes the loss');
   // Bound: batch statistics of 16 vs 32 examples differ by sampling noise only, so the loss curves

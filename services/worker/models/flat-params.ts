@@ -92,6 +92,17 @@ async function flattenTensors(model: Model, tensors: readonly tf.Tensor[], out?:
       throw new ModelStateError(p.name, `tensor shape [${t.shape.join(',')}] does not match param shape [${p.variable.shape.join(',')}]`);
     }
   }
+  return readConcatenated(tensors, dest);
+}
+
+/**
+ * Read float32 tensors back to back into one array: asynchronous device reads, issued together.
+ * @param out destination of exactly the tensors' total size (default: a new array).
+ */
+export async function readConcatenated(tensors: readonly tf.Tensor[], out?: Float32Array): Promise<Float32Array> {
+  const total = tensors.reduce((n, t) => n + t.size, 0);
+  const dest = out ?? new Float32Array(total);
+  if (dest.length !== total) throw new RangeError(`destination has ${dest.length} elements for ${total} values`);
   const values = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
   let offset = 0;
   for (const v of values) {

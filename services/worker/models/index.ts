@@ -7,5 +7,5 @@ export { MODEL_NAMES, createModel, isModelName } from './registry.js';
 export type { CreateModelOptions, ModelName } from './registry.js';
 export { countTrainableParams, exportState, importState, stateLayout } from './model-state.js';
 export type { StateEntry } from './model-state.js';
-export { flattenGrads, flattenParams, gradsInParamOrder, loadFlatParams, paramLayout, unflattenGrads } from './flat-params.js';
+export { flattenGrads, flattenParams, gradsInParamOrder, loadFlatParams, paramLayout, readConcatenated, unflattenGrads } from './flat-params.js';
 export type { ParamSlot } from './flat-params.js';

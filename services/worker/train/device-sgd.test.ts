@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { silentLogger } from '../../core/logging.js';
 import { Rng } from '../../core/random.js';
 import { selectBackend } from '../backend/select-backend.js';
-import type { Param } from '../models/index.js';
+import { readConcatenated, type Param } from '../models/index.js';
 import { DeviceSgd } from './device-sgd.js';
 import { FlatSgd, type SgdOptions } from './sgd.js';
 
@@ -23,15 +23,8 @@ function makeParams(rng: Rng): Param[] {
   return SHAPES.map((shape, i) => ({ name: `p${i}`, variable: tf.variable(tf.tensor(gaussian(rng, shape.reduce((a, b) => a * b, 1)), [...shape])), weightDecay: DECAY[i]! }));
 }
 
-async function flat(params: readonly Param[]): Promise<Float32Array> {
-  const parts = await Promise.all(params.map((p) => p.variable.data() as Promise<Float32Array>));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+function flat(params: readonly Param[]): Promise<Float32Array> {
+  return readConcatenated(params.map((p) => p.variable));
 }
 
 const OPTIONS: SgdOptions[] = [

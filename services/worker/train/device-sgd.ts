@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { bindingsPerTensor, SGD_STEP, slotInputs, type SgdStepAttrs } from '../backend/webgpu/sgd-kernel.js';
-import type { Param } from '../models/index.js';
+import { readConcatenated, type Param } from '../models/index.js';
 import type { SgdOptions } from './sgd.js';
 
 /** Whether the active backend has the fused SGD kernel (webgpu with our kernels registered). */
@@ -109,13 +109,7 @@ export class DeviceSgd {
 
   /** Momentum buffers as one flat array in parameter order (an asynchronous device read), for checkpoints. */
   async state(): Promise<{ momentumBuffer: Float32Array; initialised: boolean }> {
-    const parts = await Promise.all(this.buffers.map((b) => b.data() as Promise<Float32Array>));
-    const flat = new Float32Array(this.size);
-    let off = 0;
-    for (const part of parts) {
-      flat.set(part, off);
-      off += part.length;
-    }
+    const flat = await readConcatenated(this.buffers);
     return { momentumBuffer: flat, initialised: this.initialised };
   }
 

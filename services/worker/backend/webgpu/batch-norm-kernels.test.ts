@@ -17,6 +17,7 @@ import { webgpuForTests } from '../webgpu-test-support.js';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD } from './batch-norm-kernels.js';
 import { planBatchNorm } from './batch-norm-wgsl.js';
 import { registerCpuCounterparts } from './register-webgpu-kernels.js';
+import { maxRelativeError } from '../relative-error.js';
 
 registerCpuCounterparts();
 const gpu = await webgpuForTests();
@@ -29,16 +30,6 @@ function values(seed: number, n: number, offset = 0, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => offset + scale * rng.nextGaussian());
 }
 
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  }
-  return scale === 0 ? worst : worst / scale;
-}
 
 interface Case {
   readonly shape: [number, number, number, number];
@@ -96,11 +87,11 @@ test('cpu BatchNorm kernels = the layers\' tf-ops BatchNorm (+ residual, ReLU), 
     const expectY = (await f(...inputs).data()) as Float32Array;
     const grads = tf.grads(f)(inputs, tf.tensor(d.dy, c.shape));
     const [ex, eg, eb, er] = await Promise.all(grads.map((t) => t.data()));
-    assert.ok(relError(y!, expectY) < 1e-6, 'y');
-    assert.ok(relError(dx!, ex!) < 1e-5, `dx ${relError(dx!, ex!)}`);
-    assert.ok(relError(dgamma!, eg!) < 1e-5, 'dγ');
-    assert.ok(relError(dbeta!, eb!) < 1e-5, 'dβ');
-    if (c.residual) assert.ok(relError(dres!, er!) < 1e-6, 'residual gradient');
+    assert.ok(maxRelativeError(y!, expectY) < 1e-6, 'y');
+    assert.ok(maxRelativeError(dx!, ex!) < 1e-5, `dx ${maxRelativeError(dx!, ex!)}`);
+    assert.ok(maxRelativeError(dgamma!, eg!) < 1e-5, 'dγ');
+    assert.ok(maxRelativeError(dbeta!, eb!) < 1e-5, 'dβ');
+    if (c.residual) assert.ok(maxRelativeError(dres!, er!) < 1e-6, 'residual gradient');
     // Closed forms of the statistics: mean, 1/sqrt(biased var + eps), PyTorch's running update with the unbiased variance.
     const m = d.x.length / ch;
     for (let k = 0; k < ch; k++) {
@@ -144,7 +135,7 @@ for (const [i, c] of CASES.entries()) {
     const names = ['y', 'stats', 'runningMean', 'runningVar', 'dx', 'dγ', 'dβ', 'residual grad'];
     assert.equal(ours.length, cpu.length);
     for (const [k, out] of ours.entries()) {
-      const err = relError(out, cpu[k]!);
+      const err = maxRelativeError(out, cpu[k]!);
       assert.ok(err < 2e-5, `${names[k]} differs by ${err}`);
     }
   });

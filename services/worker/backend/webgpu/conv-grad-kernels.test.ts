@@ -14,6 +14,7 @@ import { webgpuForTests } from '../webgpu-test-support.js';
 import { filterGradSplit } from './conv-gemm-wgsl.js';
 import { CONV2D_BACKPROP_INPUT_ADD, setInputGradAlgorithm } from './conv-grad-kernels.js';
 import { isWebGpuKernelInstalled } from './register-webgpu-kernels.js';
+import { maxRelativeError } from '../relative-error.js';
 
 const gpu = await webgpuForTests();
 const skip = gpu.skip;
@@ -67,16 +68,6 @@ async function gradients(backend: string, c: Case, xv: Float32Array, wv: Float32
   return { dx: dx!, dw: dw! };
 }
 
-function relError(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  }
-  return worst / scale;
-}
 
 test('webgpu: our Conv2DBackpropFilter/Input are the ones installed', { skip }, () => {
   assert.ok(isWebGpuKernelInstalled('Conv2DBackpropFilter'));
@@ -102,8 +93,8 @@ for (const [i, c] of CASES.entries()) {
     const dyv = values(30 + i, n * outSize(h, c) * outSize(w, c) * c.co);
     const cpu = await gradients('cpu', c, xv, wv, dyv);
     const ours = await gradients('webgpu', c, xv, wv, dyv);
-    assert.ok(relError(ours.dx, cpu.dx) < REL_TOLERANCE, `dx differs by ${relError(ours.dx, cpu.dx)}`);
-    assert.ok(relError(ours.dw, cpu.dw) < REL_TOLERANCE, `dW differs by ${relError(ours.dw, cpu.dw)}`);
+    assert.ok(maxRelativeError(ours.dx, cpu.dx) < REL_TOLERANCE, `dx differs by ${maxRelativeError(ours.dx, cpu.dx)}`);
+    assert.ok(maxRelativeError(ours.dw, cpu.dw) < REL_TOLERANCE, `dW differs by ${maxRelativeError(ours.dw, cpu.dw)}`);
   });
 }
 
@@ -129,7 +120,7 @@ for (const algorithm of ['gemm', 'stock'] as const) {
     };
     const cpu = await run('cpu');
     const ours = await run('webgpu');
-    assert.ok(relError(ours, cpu) < REL_TOLERANCE, `differs by ${relError(ours, cpu)}`);
+    assert.ok(maxRelativeError(ours, cpu) < REL_TOLERANCE, `differs by ${maxRelativeError(ours, cpu)}`);
     const before = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
     for (let k = 0; k < 3; k++) await run('webgpu');
     for (const t of [CASES[7]!]) {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../../core/random.js';
-import type { Param } from '../../models/index.js';
+import { readConcatenated, type Param } from '../../models/index.js';
 import { DeviceSgd } from '../../train/device-sgd.js';
 import { FlatSgd, type SgdOptions } from '../../train/sgd.js';
 import { webgpuForTests } from '../webgpu-test-support.js';
@@ -43,16 +43,7 @@ function decayMask(params: readonly Param[]): Uint8Array {
   return mask;
 }
 
-async function flat(tensors: readonly tf.Tensor[]): Promise<Float32Array> {
-  const parts = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+const flat = (tensors: readonly tf.Tensor[]): Promise<Float32Array> => readConcatenated(tensors);
 
 test('cpu EncourageSgdStep equals FlatSgd bit for bit (first step and later steps, every option set)', async () => {
   await tf.setBackend('cpu');

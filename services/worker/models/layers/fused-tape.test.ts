@@ -18,6 +18,7 @@ import { createResNet } from '../resnet.js';
 import { Dense } from './dense.js';
 import { fusedTrainingAvailable } from './fused-tape.js';
 import { globalAvgPool } from './functional.js';
+import { maxRelativeError } from '../../backend/relative-error.js';
 
 const gpu = await webgpuForTests();
 const skip = gpu.skip;
@@ -61,15 +62,6 @@ async function step(backend: string, name: string, side: number, batch: number):
   return result;
 }
 
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  }
-  return scale === 0 ? worst : worst / scale;
-}
 
 for (const [name, side, batch] of [['tiny-resnet', 8, 3], ['cnn-small', 32, 2], ['cnn-nobn', 32, 2]] as const) {
   test(`webgpu fused training path = cpu autodiff: ${name} (batch ${batch}, ${side}×${side})`, { skip }, async () => {
@@ -77,13 +69,13 @@ for (const [name, side, batch] of [['tiny-resnet', 8, 3], ['cnn-small', 32, 2], 
     await tf.setBackend('webgpu');
     assert.ok(fusedTrainingAvailable(), 'the fused path is what webgpu runs');
     const ours = await step('webgpu', name, side, batch);
-    assert.ok(relError(ours.logits, cpu.logits) < 1e-5, `logits differ by ${relError(ours.logits, cpu.logits)}`);
+    assert.ok(maxRelativeError(ours.logits, cpu.logits) < 1e-5, `logits differ by ${maxRelativeError(ours.logits, cpu.logits)}`);
     assert.equal(ours.grads.length, cpu.grads.length);
     for (const [i, g] of ours.grads.entries()) {
-      const err = relError(g, cpu.grads[i]!);
+      const err = maxRelativeError(g, cpu.grads[i]!);
       assert.ok(err < 1e-4, `gradient of parameter ${i} differs by ${err}`);
     }
-    for (const [i, b] of ours.buffers.entries()) assert.ok(relError(b, cpu.buffers[i]!) < 1e-5, `buffer ${i} differs by ${relError(b, cpu.buffers[i]!)}`);
+    for (const [i, b] of ours.buffers.entries()) assert.ok(maxRelativeError(b, cpu.buffers[i]!) < 1e-5, `buffer ${i} differs by ${maxRelativeError(b, cpu.buffers[i]!)}`);
   });
 }
 
