@@ -127,7 +127,7 @@ function controlSlots(b: number, last: number, size: number): { share: number | 
 export class Replica {
   readonly sgd: DeviceSgd;
   readonly buckets: GradientBuckets;
-  /** Host buffers of the buckets, reused every step; the last one carries the control values. */
+  /** Host buffers of the buckets, reused every step; the first and the last carry the control values (controlSlots). */
   private readonly hostBuckets: Float32Array[];
 
   /**
