@@ -1,8 +1,9 @@
 /**
- * The webgpu route's selection rules with the real Dawn binding (lavapipe on CPU machines) and
- * with stand-ins for what this machine cannot show: `auto` takes a hardware adapter but never a
- * software one, an explicit `--backend webgpu` takes either, and a missing binding or Vulkan
- * driver is an error naming the cause.
+ * The webgpu route's selection rules with the real Dawn binding (lavapipe on CPU machines, the GPU
+ * on GPU machines), its adapter presented as a hardware or a software one so that each rule is
+ * checked whatever the machine has: `auto` takes a hardware adapter but never a software one, an
+ * explicit `--backend webgpu` takes either, and a missing binding or Vulkan driver is an error
+ * naming the cause.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,26 +15,33 @@ import { describeAdapter, type DawnImporter } from './webgpu-runtime.js';
 const noNative: ModuleImporter = (specifier) => Promise.reject(new Error(`Cannot find package '${specifier}'`));
 const realDawn: DawnImporter = async () => (await import('webgpu')) as unknown as Awaited<ReturnType<DawnImporter>>;
 
-/** The real binding, with every adapter it finds presented as an NVIDIA GPU (what a GPU node shows). */
-const disguisedDawn: DawnImporter = async () => {
-  const dawn = await realDawn();
-  return {
-    globals: dawn.globals,
-    create: (flags) => {
-      const gpu = dawn.create(flags);
-      return {
-        requestAdapter: async (options?: GPURequestAdapterOptions) => {
-          const adapter = await gpu.requestAdapter(options);
-          if (adapter === null) return null;
-          const info = { vendor: 'nvidia', architecture: 'hopper', device: 'nvidia-h200', description: 'NVIDIA H200 (stand-in)', isFallbackAdapter: false };
-          return new Proxy(adapter, {
-            get: (target, key) => (key === 'info' ? { ...info } : key === 'isFallbackAdapter' ? false : bindIfMethod(target, Reflect.get(target, key, target))),
-          });
-        },
-      } as unknown as GPU;
-    },
+/**
+ * The real binding, with every adapter it finds presented as `info` (what a GPU node, or a machine
+ * with only a software rasteriser, shows), so that each rule is checked on any machine with an adapter.
+ */
+function disguise(info: GPUAdapterInfo & { isFallbackAdapter: boolean }): DawnImporter {
+  return async () => {
+    const dawn = await realDawn();
+    return {
+      globals: dawn.globals,
+      create: (flags) => {
+        const gpu = dawn.create(flags);
+        return {
+          requestAdapter: async (options?: GPURequestAdapterOptions) => {
+            const adapter = await gpu.requestAdapter(options);
+            if (adapter === null) return null;
+            return new Proxy(adapter, {
+              get: (target, key) => (key === 'info' ? { ...info } : key === 'isFallbackAdapter' ? info.isFallbackAdapter : bindIfMethod(target, Reflect.get(target, key, target))),
+            });
+          },
+        } as unknown as GPU;
+      },
+    };
   };
-};
+}
+
+const disguisedDawn = disguise({ vendor: 'nvidia', architecture: 'hopper', device: 'nvidia-h200', description: 'NVIDIA H200 (stand-in)', isFallbackAdapter: false } as GPUAdapterInfo & { isFallbackAdapter: boolean });
+const softwareDawn = disguise({ vendor: 'mesa', architecture: 'software', device: 'llvmpipe', description: 'llvmpipe (stand-in)', isFallbackAdapter: true } as GPUAdapterInfo & { isFallbackAdapter: boolean });
 
 function bindIfMethod(target: object, value: unknown): unknown {
   return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -51,10 +59,10 @@ test('describeAdapter: Dawn\'s fallback flag, the software architecture or a kno
 });
 
 test('auto never picks a software adapter; explicit webgpu does and reports it', { skip }, async () => {
-  const auto = await selectBackend('auto', silentLogger, { native: noNative, dawn: realDawn });
+  const auto = await selectBackend('auto', silentLogger, { native: noNative, dawn: softwareDawn });
   assert.equal(auto.backend, 'wasm');
   assert.match(auto.reason, /no WebGPU hardware adapter \(only a software adapter\)/);
-  const explicit = await selectBackend('webgpu', silentLogger, { native: noNative, dawn: realDawn });
+  const explicit = await selectBackend('webgpu', silentLogger, { native: noNative, dawn: softwareDawn });
   assert.equal(explicit.backend, 'webgpu');
   assert.equal(tf.getBackend(), 'webgpu');
   assert.equal(explicit.gpu, true);

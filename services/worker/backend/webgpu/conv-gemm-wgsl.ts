@@ -14,9 +14,10 @@
  * handful of workgroups. Every shape is a WGSL constant: one pipeline per layer geometry, no
  * uniforms, and integer division by constants that the compiler strength-reduces.
  *
- * Tiling: a workgroup computes a TM × TN tile of C (16, 32 or 64 per side, sized to the GEMM so that
- * 16-channel layers do not waste three quarters of a 64-wide tile), each thread a 4 × 4 block held
- * in four vec4 registers, stepping through r in slices of 16 staged in workgroup memory.
+ * Tiling: a workgroup computes a TM × TN tile of C (16, 32, 64 or 128 per side, sized to the GEMM so
+ * that 16-channel layers do not waste three quarters of a wide tile), each thread a 4 × 4 or 8 × 8
+ * block held in vec4 registers ({@link GemmTiling}), stepping through r in slices of 16 staged in
+ * workgroup memory.
  */
 
 /** Convolution geometry in NHWC, dilation 1 (what computeConv2DInfo gives, flattened). */
@@ -41,19 +42,48 @@ export interface GemmTiles {
   readonly tm: number;
   readonly tn: number;
   readonly tk: number;
+  /** Rows and columns of C per thread: 4 or 8 (two blocks of 4, half a tile apart). */
+  readonly rm: number;
+  readonly rn: number;
 }
 
-/** Each thread computes a 4 × 4 block of C (16 FMAs per pair of vec4 reads from workgroup memory). */
-const REG = 4;
 const TK = 16;
 
-function side(extent: number): number {
-  return extent <= 16 ? 16 : extent <= 32 ? 32 : 64;
+/**
+ * `narrow`: tiles of at most 64 × 64, each thread a 4 × 4 block of C (16 FMAs per pair of vec4
+ * reads from workgroup memory). `wide`: sides over 64 take 128-wide tiles where each thread holds
+ * 8 of that side (two blocks of 4, half a tile apart, so neighbouring threads read neighbouring
+ * vec4s) — on an 128 × 128 tile 64 FMAs per 4 vec4 reads, and each gathered operand is reused 8
+ * times instead of 4. Both are correct on every shape; `ENCOURAGE_WEBGPU_GEMM` or
+ * {@link setGemmTiling} chooses (docs/performance.md has what each measured on an H200).
+ */
+export type GemmTiling = 'narrow' | 'wide';
+let tiling: GemmTiling = process.env['ENCOURAGE_WEBGPU_GEMM'] === 'narrow' ? 'narrow' : 'wide';
+
+/** Choose the tiling of the convolution GEMMs from now on (pipelines are cached per tiling). */
+export function setGemmTiling(next: GemmTiling): void {
+  tiling = next;
 }
 
-/** Tile sizes for a GEMM of `rows` × `cols`. */
+/** The tiling in use. */
+export function gemmTiling(): GemmTiling {
+  return tiling;
+}
+
+function side(extent: number): number {
+  return extent <= 16 ? 16 : extent <= 32 ? 32 : extent <= 64 || tiling === 'narrow' ? 64 : 128;
+}
+
+/** Tile sizes for a GEMM of `rows` × `cols` under the current tiling. */
 export function chooseTiles(rows: number, cols: number): GemmTiles {
-  return { tm: side(rows), tn: side(cols), tk: TK };
+  const tm = side(rows);
+  const tn = side(cols);
+  return { tm, tn, tk: TK, rm: tm === 128 ? 8 : 4, rn: tn === 128 ? 8 : 4 };
+}
+
+/** The tiles as part of a pipeline key (one pipeline per geometry and tiling). */
+export function tilesKey(t: GemmTiles): string {
+  return `${t.tm}x${t.tn}x${t.rm}x${t.rn}`;
 }
 
 /** How the two operands are gathered (WGSL function bodies) and which of their indices is contiguous in memory. */
@@ -98,12 +128,35 @@ export interface GemmShape {
  * says otherwise; each result goes through `store` (default: slice z of out[z, ROWS, COLS]).
  */
 export function gemmKernel(shape: GemmShape, tiles: GemmTiles, ops: GemmOperands, bindings: string): string {
-  const { tm, tn, tk } = tiles;
-  const tx = tn / REG;
-  const ty = tm / REG;
-  const wg = tx * ty;
+  const { tm, tn, tk, rm, rn } = tiles;
+  const tx = tn / rn;
+  const wg = (tm / rm) * tx;
+  // Blocks of 4 rows (columns) per thread, and how many vec4s apart they sit in a tile row.
+  const bm = rm / 4;
+  const bn = rn / 4;
+  const rowStride = tm / 4 / bm;
+  const colStride = tn / 4 / bn;
   const aIndex = ops.aContiguousInR ? 'let ii = e / TK; let rr = e % TK;' : 'let ii = e % TM; let rr = e / TM;';
   const bIndex = ops.bContiguousInJ ? 'let rr = e / TN; let jj = e % TN;' : 'let rr = e % TK; let jj = e / TK;';
+  const blocks: Array<{ b: number; p: number; c: number; name: string }> = [];
+  for (let b = 0; b < bm; b++) for (let p = 0; p < 4; p++) for (let c = 0; c < bn; c++) blocks.push({ b, p, c, name: `acc${b}${p}${c}` });
+  const lane = ['x', 'y', 'z', 'w'];
+  const declare = blocks.map((k) => `var ${k.name} = vec4<f32>(0.0);`).join('\n  ');
+  const readA = Array.from({ length: bm }, (_, b) => `let a${b} = tileA[rr * (TM / 4u) + ${b * rowStride}u + ty];`).join('\n      ');
+  const readB = Array.from({ length: bn }, (_, c) => `let b${c} = tileB[rr * (TN / 4u) + ${c * colStride}u + tx];`).join('\n      ');
+  const fmas = blocks.map((k) => `${k.name} = fma(vec4<f32>(a${k.b}.${lane[k.p]}), b${k.c}, ${k.name});`).join('\n      ');
+  const stores = blocks
+    .map((k) => `{
+    let i = row0 + ${k.b * rowStride * 4}u + ty * 4u + ${k.p}u;
+    let j = col0 + ${k.c * colStride * 4}u + tx * 4u;
+    if (i < rows) {
+      if (j < COLS) { store(wid.z, i, j, ${k.name}.x); }
+      if (j + 1u < COLS) { store(wid.z, i, j + 1u, ${k.name}.y); }
+      if (j + 2u < COLS) { store(wid.z, i, j + 2u, ${k.name}.z); }
+      if (j + 3u < COLS) { store(wid.z, i, j + 3u, ${k.name}.w); }
+    }
+  }`)
+    .join('\n  ');
   return `${bindings}
 const ROWS: u32 = ${shape.rows}u;
 const COLS: u32 = ${shape.cols}u;
@@ -115,8 +168,8 @@ const TK: u32 = ${tk}u;
 const TX: u32 = ${tx}u;
 const WG: u32 = ${wg}u;
 // Column-blocks of 4: tileA[r][i / 4] holds rows i…i+3 of A at reduction index r, tileB[r][j / 4] columns j…j+3.
-var<workgroup> tileA: array<vec4<f32>, ${(tm * tk) / REG}>;
-var<workgroup> tileB: array<vec4<f32>, ${(tk * tn) / REG}>;
+var<workgroup> tileA: array<vec4<f32>, ${(tm * tk) / 4}>;
+var<workgroup> tileB: array<vec4<f32>, ${(tk * tn) / 4}>;
 ${ops.declarations ?? ''}
 ${ops.loadA}
 ${ops.loadB}
@@ -127,10 +180,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let col0 = wid.x * TN;
   let tx = lid % TX;
   let ty = lid / TX;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  ${declare}
   for (var r0 = rBegin; r0 < rEnd; r0 += TK) {
     for (var e = lid; e < TM * TK; e += WG) {
       ${aIndex}
@@ -150,24 +200,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
     for (var rr = 0u; rr < TK; rr++) {
-      let a = tileA[rr * (TM / 4u) + ty];
-      let b = tileB[rr * (TN / 4u) + tx];
-      acc0 = fma(vec4<f32>(a.x), b, acc0);
-      acc1 = fma(vec4<f32>(a.y), b, acc1);
-      acc2 = fma(vec4<f32>(a.z), b, acc2);
-      acc3 = fma(vec4<f32>(a.w), b, acc3);
+      ${readA}
+      ${readB}
+      ${fmas}
     }
     workgroupBarrier();
   }
-  let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var p = 0u; p < 4u; p++) {
-    let i = row0 + ty * 4u + p;
-    if (i >= rows) { break; }
-    for (var q = 0u; q < 4u; q++) {
-      let j = col0 + tx * 4u + q;
-      if (j < COLS) { store(wid.z, i, j, acc[p][q]); }
-    }
-  }
+  ${stores}
 }`;
 }
 

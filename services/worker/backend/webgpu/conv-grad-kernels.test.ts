@@ -1,6 +1,6 @@
 /**
- * The webgpu convolution-gradient kernels against the cpu backend's, on small shapes (lavapipe in
- * CI): kernels 1×1 and 3×3, strides 1 and 2, paddings 0/1/'same'/'valid', odd and rectangular
+ * The webgpu convolution kernels (Conv2D and both gradients) against the cpu backend's, on small
+ * shapes (lavapipe in CI), under both GEMM tilings (4 × 4 and 8 × 8 per thread): kernels 1×1 and 3×3, strides 1 and 2, paddings 0/1/'same'/'valid', odd and rectangular
  * sizes, batch > 1, channel counts that leave tiles ragged, one channel (the other tile order), and
  * reductions long enough to be split (two dispatches). Also dx + addend against cpu's dx then Add,
  * and no tensor or GPU-buffer leak.
@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../../core/random.js';
 import '../../models/register-gradients.js';
 import { webgpuForTests } from '../webgpu-test-support.js';
-import { filterGradSplit } from './conv-gemm-wgsl.js';
+import { filterGradSplit, gemmTiling, setGemmTiling } from './conv-gemm-wgsl.js';
 import { CONV2D_BACKPROP_INPUT_ADD, setInputGradAlgorithm } from './conv-grad-kernels.js';
 import { isWebGpuKernelInstalled } from './register-webgpu-kernels.js';
 import { maxRelativeError } from '../relative-error.js';
@@ -51,7 +51,7 @@ function outSize(size: number, c: Case): number {
   return Math.floor((size + 2 * p - c.k) / c.stride) + 1;
 }
 
-/** dx and dW of tf.conv2d for upstream dy, computed on `backend`, read back. */
+/** y, dx and dW of tf.conv2d for upstream dy, computed on `backend`, read back. */
 async function gradients(backend: string, c: Case, xv: Float32Array, wv: Float32Array, dyv: Float32Array) {
   await tf.setBackend(backend);
   const [n, h, w] = c.x;
@@ -61,15 +61,16 @@ async function gradients(backend: string, c: Case, xv: Float32Array, wv: Float32
     const filter = tf.tensor4d(wv, [c.k, c.k, c.x[3], c.co]);
     const dy = tf.tensor4d(dyv, dyShape);
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad));
-    return g([x, filter], dy);
+    return [tf.conv2d(x, filter, c.stride, c.pad), ...g([x, filter], dy)];
   });
-  const [dx, dw] = await Promise.all(result.map((t) => t.data() as Promise<Float32Array>));
+  const [y, dx, dw] = await Promise.all(result.map((t) => t.data() as Promise<Float32Array>));
   tf.dispose(result);
-  return { dx: dx!, dw: dw! };
+  return { y: y!, dx: dx!, dw: dw! };
 }
 
 
-test('webgpu: our Conv2DBackpropFilter/Input are the ones installed', { skip }, () => {
+test('webgpu: our Conv2D, Conv2DBackpropFilter/Input are the ones installed', { skip }, () => {
+  assert.ok(isWebGpuKernelInstalled('Conv2D'));
   assert.ok(isWebGpuKernelInstalled('Conv2DBackpropFilter'));
   assert.ok(isWebGpuKernelInstalled('Conv2DBackpropInput'));
   assert.ok(isWebGpuKernelInstalled(CONV2D_BACKPROP_INPUT_ADD));
@@ -86,15 +87,25 @@ test('dW split: slices cover every position once, in whole tiles, and only long 
 });
 
 for (const [i, c] of CASES.entries()) {
-  test(`webgpu conv gradients = cpu: ${c.name}`, { skip }, async () => {
+  test(`webgpu conv and its gradients = cpu, both tilings: ${c.name}`, { skip }, async () => {
     const [n, h, w, ci] = c.x;
     const xv = values(10 + i, n * h * w * ci);
     const wv = values(20 + i, c.k * c.k * ci * c.co);
     const dyv = values(30 + i, n * outSize(h, c) * outSize(w, c) * c.co);
     const cpu = await gradients('cpu', c, xv, wv, dyv);
-    const ours = await gradients('webgpu', c, xv, wv, dyv);
-    assert.ok(maxRelativeError(ours.dx, cpu.dx) < REL_TOLERANCE, `dx differs by ${maxRelativeError(ours.dx, cpu.dx)}`);
-    assert.ok(maxRelativeError(ours.dw, cpu.dw) < REL_TOLERANCE, `dW differs by ${maxRelativeError(ours.dw, cpu.dw)}`);
+    const initial = gemmTiling();
+    try {
+      for (const tiling of ['narrow', 'wide'] as const) {
+        setGemmTiling(tiling);
+        const ours = await gradients('webgpu', c, xv, wv, dyv);
+        for (const key of ['y', 'dx', 'dw'] as const) {
+          const err = maxRelativeError(ours[key], cpu[key]);
+          assert.ok(err < REL_TOLERANCE, `${tiling}: ${key} differs by ${err}`);
+        }
+      }
+    } finally {
+      setGemmTiling(initial);
+    }
   });
 }
 

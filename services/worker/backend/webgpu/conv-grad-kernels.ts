@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ConvGeometry } from './conv-gemm-wgsl.js';
-import { chooseTiles, filterGradSplit, filterGradWgsl, splitSumWgsl } from './conv-gemm-wgsl.js';
+import { chooseTiles, filterGradSplit, filterGradWgsl, splitSumWgsl, tilesKey } from './conv-gemm-wgsl.js';
 import { inputGradPhases, inputGradWgsl } from './input-grad-wgsl.js';
 import { allocate, backendInternals, dispatch, grid, release, type ProgramSpec } from './program-runner.js';
 
@@ -27,14 +27,16 @@ export const CONV2D_BACKPROP_INPUT_ADD = 'EncourageConv2DBackpropInputAdd';
 const TARGET_WORKGROUPS = 528;
 const MIN_SPLIT_POSITIONS = 512;
 
-type ConvAttrs = {
+/** The attributes tfjs passes to Conv2D and its gradients. */
+export type ConvAttrs = {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 };
 
-function geometry(xShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs): ConvGeometry {
+/** NHWC geometry of a stride/pad convolution (dilation 1) as tfjs computes it. */
+export function convGeometry(xShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs): ConvGeometry {
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -53,15 +55,17 @@ function geometry(xShape: readonly number[], filterShape: readonly number[], att
   };
 }
 
-function geometryKey(g: ConvGeometry): string {
+/** The geometry as part of a pipeline key. */
+export function geometryKey(g: ConvGeometry): string {
   return Object.values(g).join('x');
 }
 
 /**
  * How dx is computed: our GEMM, or tfjs's stock direct kernel (a loop per output element without
- * workgroup tiling). Which is faster depends on the GPU: on lavapipe the stock loop is 1–2× faster
- * for ResNet shapes (a CPU caches what a GPU must tile); no GPU measurement exists yet, so the
- * choice is a switch (`ENCOURAGE_WEBGPU_DX=stock`, `profile-train-step --dx stock`) until one does.
+ * workgroup tiling). On an H200 the GEMM is 3.2× faster (34 against 108 ms of a ResNet-18 batch-512
+ * step, docs/performance.md); on lavapipe the stock loop is 1–2× faster (a CPU caches what a GPU must
+ * tile). The GEMM is the default; `ENCOURAGE_WEBGPU_DX=stock` (`profile-train-step --dx stock`) is
+ * kept for GPUs where that may differ.
  */
 export type InputGradAlgorithm = 'gemm' | 'stock';
 let inputGradAlgorithm: InputGradAlgorithm = process.env['ENCOURAGE_WEBGPU_DX'] === 'stock' ? 'stock' : 'gemm';
@@ -74,16 +78,20 @@ export function setInputGradAlgorithm(algorithm: InputGradAlgorithm): void {
 /** Stock kernels, captured before ours replace them (fallbacks and the profiler's "before"). */
 const stock = new Map<string, tf.KernelFunc>();
 
-/** Remember the stock webgpu kernel `name` (once) so that ours can fall back to it. */
-export function captureStockConvKernel(name: 'Conv2DBackpropFilter' | 'Conv2DBackpropInput'): void {
+/**
+ * Remember the stock webgpu kernel `name` (once, and only if what is registered is not `ours`) so
+ * that ours can fall back to it.
+ */
+export function captureStockConvKernel(name: 'Conv2D' | 'Conv2DBackpropFilter' | 'Conv2DBackpropInput', ours: tf.KernelFunc): void {
   if (stock.has(name)) return;
   const config = tf.getKernel(name, 'webgpu');
-  if (config !== undefined && config.kernelFunc !== conv2DBackpropFilterWebGpu && config.kernelFunc !== conv2DBackpropInputWebGpu) stock.set(name, config.kernelFunc);
+  if (config !== undefined && config.kernelFunc !== ours) stock.set(name, config.kernelFunc);
 }
 
-function fallback(name: string, args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+/** Run the captured stock kernel `name` (NCHW, dilations, or the stock choice of a switch). */
+export function fallback(name: string, args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const f = stock.get(name);
-  if (f === undefined) throw new Error(`${name} on webgpu: NCHW needs the stock kernel, which was not captured`);
+  if (f === undefined) throw new Error(`${name} on webgpu: this case needs the stock kernel, which was not captured`);
   return f(args) as tf.TensorInfo;
 }
 
@@ -93,12 +101,12 @@ export const conv2DBackpropFilterWebGpu: tf.KernelFunc = (args) => {
   if (attrs.dataFormat !== 'NHWC') return fallback('Conv2DBackpropFilter', args);
   const backend = backendInternals(args.backend);
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const g = geometry(x.shape, attrs.filterShape, attrs);
+  const g = convGeometry(x.shape, attrs.filterShape, attrs);
   const { splits, chunk } = filterGradSplit(g, TARGET_WORKGROUPS, MIN_SPLIT_POSITIONS);
   const rows = g.filterHeight * g.filterWidth * g.inChannels;
   const tiles = chooseTiles(rows, g.outChannels);
   const size = rows * g.outChannels;
-  const gemm: ProgramSpec = { key: `dW-${geometryKey(g)}-${chunk}`, wgsl: () => filterGradWgsl(g, chunk), writes: 1, reads: 2, uniform: false, label: 'EncourageFilterGradGemm' };
+  const gemm: ProgramSpec = { key: `dW-${geometryKey(g)}-${chunk}-${tilesKey(tiles)}`, wgsl: () => filterGradWgsl(g, chunk), writes: 1, reads: 2, uniform: false, label: 'EncourageFilterGradGemm' };
   const workgroups: [number, number, number] = [Math.ceil(g.outChannels / tiles.tn), Math.ceil(rows / tiles.tm), splits];
   const out = allocate(backend, [...attrs.filterShape]);
   if (splits === 1) {
@@ -117,10 +125,10 @@ function inputGrad(args: Parameters<tf.KernelFunc>[0], addend: tf.TensorInfo | n
   const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
   const backend = backendInternals(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const g = geometry(attrs.inputShape, filter.shape, attrs);
+  const g = convGeometry(attrs.inputShape, filter.shape, attrs);
   const tiles = chooseTiles(g.batch * g.inHeight * g.inWidth, g.inChannels);
   const spec: ProgramSpec = {
-    key: `dx-${geometryKey(g)}-${addend !== null}`, wgsl: () => inputGradWgsl(g, addend !== null), writes: 1, reads: addend === null ? 2 : 3, uniform: false,
+    key: `dx-${geometryKey(g)}-${addend !== null}-${tilesKey(tiles)}`, wgsl: () => inputGradWgsl(g, addend !== null), writes: 1, reads: addend === null ? 2 : 3, uniform: false,
     label: addend === null ? 'EncourageInputGradGemm' : 'EncourageInputGradGemmAdd',
   };
   const out = allocate(backend, [...attrs.inputShape]);

@@ -14,11 +14,13 @@ import {
   conv2DBackpropInputWebGpu,
   CONV2D_BACKPROP_INPUT_ADD,
 } from './conv-grad-kernels.js';
+import { conv2DWebGpu } from './conv-forward-kernel.js';
 import { SGD_STEP, sgdStepCpu, sgdStepWebGpu } from './sgd-kernel.js';
 import { BATCH_NORM_BACKWARD, BATCH_NORM_FORWARD, batchNormBackwardCpu, batchNormBackwardWebGpu, batchNormForwardCpu, batchNormForwardWebGpu } from './batch-norm-kernels.js';
 
 /** The webgpu kernels this module installs. */
 export const webGpuKernelConfigs: readonly tf.KernelConfig[] = [
+  { kernelName: 'Conv2D', backendName: 'webgpu', kernelFunc: conv2DWebGpu },
   { kernelName: 'Conv2DBackpropFilter', backendName: 'webgpu', kernelFunc: conv2DBackpropFilterWebGpu },
   { kernelName: 'Conv2DBackpropInput', backendName: 'webgpu', kernelFunc: conv2DBackpropInputWebGpu },
   { kernelName: CONV2D_BACKPROP_INPUT_ADD, backendName: 'webgpu', kernelFunc: conv2DBackpropInputAddWebGpu },
@@ -50,8 +52,9 @@ function install(config: tf.KernelConfig): void {
  * @returns the names of the webgpu kernels now installed.
  */
 export function registerWebGpuKernels(): string[] {
-  captureStockConvKernel('Conv2DBackpropFilter');
-  captureStockConvKernel('Conv2DBackpropInput');
+  captureStockConvKernel('Conv2D', conv2DWebGpu);
+  captureStockConvKernel('Conv2DBackpropFilter', conv2DBackpropFilterWebGpu);
+  captureStockConvKernel('Conv2DBackpropInput', conv2DBackpropInputWebGpu);
   for (const config of webGpuKernelConfigs) {
     const existing = tf.getKernel(config.kernelName, 'webgpu');
     if (existing !== undefined && existing.kernelFunc !== config.kernelFunc && !stockConfigs.has(config.kernelName)) stockConfigs.set(config.kernelName, existing);
