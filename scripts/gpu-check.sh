@@ -20,7 +20,12 @@ mode=${GPU_CHECK_MODE:-full}
 say() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$log"; }
 
 # The device image has no Vulkan loader; a machine that has one (this repo's CI) keeps its own.
+# The debs are unpacked over / — only as root on a machine that has no loader of its own.
 if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
+  if [ "$(id -u)" != 0 ] || ! ls .gl/*.deb > /dev/null 2>&1; then
+    echo "gpu-check: no Vulkan loader here; install libvulkan1, or run as root with its debs in .gl/ (docs/gpu.md)" >&2
+    exit 2
+  fi
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi

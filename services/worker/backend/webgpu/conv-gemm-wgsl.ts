@@ -53,7 +53,7 @@ const TK = 16;
  * `narrow`: tiles of at most 64 × 64, each thread a 4 × 4 block of C (16 FMAs per pair of vec4
  * reads from workgroup memory). `wide`: sides over 64 take 128-wide tiles where each thread holds
  * 8 of that side (two blocks of 4, half a tile apart, so neighbouring threads read neighbouring
- * vec4s) — on an 128 × 128 tile 64 FMAs per 4 vec4 reads, and each gathered operand is reused 8
+ * vec4s) — on a 128 × 128 tile 64 FMAs per 4 vec4 reads, and each gathered operand is reused 8
  * times instead of 4. Both are correct on every shape; `ENCOURAGE_WEBGPU_GEMM` or
  * {@link setGemmTiling} chooses (docs/performance.md has what each measured on an H200).
  */
