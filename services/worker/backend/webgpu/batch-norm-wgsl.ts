@@ -100,6 +100,15 @@ fn second(r: u32, c: u32) -> f32 { let d = x[r * C + c] - x[c]; return d * d; }`
   );
 }
 
+/** The two per-channel sums of pass 1, totalled over its row chunks (`part` = [chunk][first, second][C]). */
+const CHUNK_TOTALS = `fn chunkTotals(c: u32) -> vec2<f32> {
+  var t = vec2<f32>(0.0);
+  for (var g = 0u; g < CHUNKS; g++) {
+    t += vec2<f32>(part[(g * 2u) * C + c], part[(g * 2u + 1u) * C + c]);
+  }
+  return t;
+}`;
+
 /** Forward pass 2: bindings stats, runningMeanOut, runningVarOut (w); part, x, runningMean, runningVar (r). */
 export function bnForwardStatsWgsl(p: BnPlan, eps: number, momentum: number): string {
   return `@group(0) @binding(0) var<storage, read_write> stats: array<f32>;
@@ -110,18 +119,16 @@ export function bnForwardStatsWgsl(p: BnPlan, eps: number, momentum: number): st
 @group(0) @binding(5) var<storage, read> rm: array<f32>;
 @group(0) @binding(6) var<storage, read> rv: array<f32>;
 ${planConstants(p)}
+${CHUNK_TOTALS}
 const EPS: f32 = ${f32(eps)};
 const MOMENTUM: f32 = ${f32(momentum)};
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= C) { return; }
-  var a = 0.0;
-  var b = 0.0;
-  for (var g = 0u; g < CHUNKS; g++) {
-    a += part[(g * 2u) * C + c];
-    b += part[(g * 2u + 1u) * C + c];
-  }
+  let sums = chunkTotals(c);
+  let a = sums.x;
+  let b = sums.y;
   let shifted = a / f32(M);
   let variance = max(0.0, b / f32(M) - shifted * shifted);
   let mean = x[c] + shifted;
@@ -183,16 +190,14 @@ export function bnBackwardCoefWgsl(p: BnPlan): string {
 @group(0) @binding(4) var<storage, read> gamma: array<f32>;
 @group(0) @binding(5) var<storage, read> stats: array<f32>;
 ${planConstants(p)}
+${CHUNK_TOTALS}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= C) { return; }
-  var a = 0.0;
-  var b = 0.0;
-  for (var g = 0u; g < CHUNKS; g++) {
-    a += part[(g * 2u) * C + c];
-    b += part[(g * 2u + 1u) * C + c];
-  }
+  let sums = chunkTotals(c);
+  let a = sums.x;
+  let b = sums.y;
   let inv = stats[C + c];
   let dg = b * inv;
   dbeta[c] = a;
