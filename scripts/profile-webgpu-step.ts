@@ -114,8 +114,8 @@ export async function profileWebGpuStep(): Promise<void> {
   const rounds = positiveInt('rounds', 2);
   const dx = flag('dx', 'gemm');
   if (dx !== 'gemm' && dx !== 'stock') throw new Error(`--dx must be gemm or stock, got ${dx}`);
-  setInputGradAlgorithm(dx);
   const { adapter } = await selectBackend('webgpu', silentLogger);
+  setInputGradAlgorithm(dx);
   const replica = new Replica(createModel(model, { seed: 1 }), { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
   const rng = new Rng(3);
   const x = Float32Array.from({ length: batch * 32 * 32 * 3 }, () => rng.nextGaussian());

@@ -66,3 +66,30 @@ export function visibleGpus(env: NodeJS.ProcessEnv = process.env): string[] {
   if (v === undefined || v.trim() === '' || v.trim() === '-1') return [];
   return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
+
+/**
+ * Which algorithm each webgpu convolution kernel uses — switches for A/B measurements on a GPU
+ * (docs/gpu.md; the defaults are what measured fastest on an H200, docs/performance.md):
+ * `ENCOURAGE_WEBGPU_GEMM` wide | narrow (register blocks of the GEMM tiles), `ENCOURAGE_WEBGPU_CONV`
+ * and `ENCOURAGE_WEBGPU_DX` gemm | stock (ours or tfjs-webgpu's Conv2D / Conv2DBackpropInput).
+ */
+export interface WebGpuKernelChoices {
+  readonly gemmTiling: 'wide' | 'narrow';
+  readonly conv: 'gemm' | 'stock';
+  readonly dx: 'gemm' | 'stock';
+}
+
+/** Read and validate the webgpu kernel switches; an unknown value is a ConfigError naming the variable. */
+export function webGpuKernelChoices(env: NodeJS.ProcessEnv = process.env): WebGpuKernelChoices {
+  const choice = <T extends string>(name: string, allowed: readonly [T, ...T[]]): T => {
+    const value = env[name];
+    if (value === undefined || value === '') return allowed[0];
+    if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, value, `one of ${allowed.join(', ')}`);
+    return value as T;
+  };
+  return {
+    gemmTiling: choice('ENCOURAGE_WEBGPU_GEMM', ['wide', 'narrow']),
+    conv: choice('ENCOURAGE_WEBGPU_CONV', ['gemm', 'stock']),
+    dx: choice('ENCOURAGE_WEBGPU_DX', ['gemm', 'stock']),
+  };
+}

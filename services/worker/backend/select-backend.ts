@@ -15,6 +15,10 @@ import { ConfigError, EncourageError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
 import { BACKEND_REQUESTS, type BackendName, type BackendRequest } from '../../core/training/names.js';
 import { registerFastWasmKernels } from './register-wasm-kernels.js';
+import { webGpuKernelChoices } from '../config.js';
+import { setGemmTiling } from './webgpu/conv-gemm-wgsl.js';
+import { setConvForwardAlgorithm } from './webgpu/conv-forward-kernel.js';
+import { setInputGradAlgorithm } from './webgpu/conv-grad-kernels.js';
 import { registerWebGpuKernels } from './webgpu/register-webgpu-kernels.js';
 import { adapterLabel, openWebGpu, WebGpuUnavailableError, type DawnImporter, type GpuAdapterReport } from './webgpu-runtime.js';
 
@@ -82,7 +86,14 @@ function firstLine(err: unknown): string {
 
 async function activate(name: BackendName, request: BackendRequest): Promise<void> {
   if (name === 'wasm') registerFastWasmKernels();
-  if (name === 'webgpu') registerWebGpuKernels();
+  if (name === 'webgpu') {
+    // The A/B switches (worker config) before the kernels are installed; a bad value fails here, by name.
+    const choices = webGpuKernelChoices();
+    setGemmTiling(choices.gemmTiling);
+    setConvForwardAlgorithm(choices.conv);
+    setInputGradAlgorithm(choices.dx);
+    registerWebGpuKernels();
+  }
   let ok: boolean;
   try {
     ok = await tf.setBackend(name);

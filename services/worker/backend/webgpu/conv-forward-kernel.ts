@@ -6,7 +6,7 @@
  * zeros, B is W itself (row-major [kh·kw·ci, co], so consecutive columns are adjacent in memory).
  * On an H200 tfjs-webgpu's own `Conv2DMMProgram` was a third of a ResNet-18 step's GPU time
  * (docs/performance.md); this kernel replaces it where the models need it (NHWC, dilation 1) and
- * falls back to it otherwise, or when `ENCOURAGE_WEBGPU_CONV=stock` asks for it.
+ * falls back to it otherwise, or when {@link setConvForwardAlgorithm} (`ENCOURAGE_WEBGPU_CONV=stock`) asks for it.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { chooseTiles, gemmKernel, geometryConstants, tilesKey, type ConvGeometry, type GemmOperands } from './conv-gemm-wgsl.js';
@@ -15,7 +15,7 @@ import { allocate, backendInternals, dispatch, type ProgramSpec } from './progra
 
 /** Our GEMM or tfjs's stock kernel for the forward convolution. */
 export type ConvForwardAlgorithm = 'gemm' | 'stock';
-let algorithm: ConvForwardAlgorithm = process.env['ENCOURAGE_WEBGPU_CONV'] === 'stock' ? 'stock' : 'gemm';
+let algorithm: ConvForwardAlgorithm = 'gemm';
 
 /** Choose the forward convolution's algorithm (see {@link ConvForwardAlgorithm}). */
 export function setConvForwardAlgorithm(next: ConvForwardAlgorithm): void {

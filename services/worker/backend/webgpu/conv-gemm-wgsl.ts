@@ -54,11 +54,11 @@ const TK = 16;
  * reads from workgroup memory). `wide`: sides over 64 take 128-wide tiles where each thread holds
  * 8 of that side (two blocks of 4, half a tile apart, so neighbouring threads read neighbouring
  * vec4s) — on a 128 × 128 tile 64 FMAs per 4 vec4 reads, and each gathered operand is reused 8
- * times instead of 4. Both are correct on every shape; `ENCOURAGE_WEBGPU_GEMM` or
- * {@link setGemmTiling} chooses (docs/performance.md has what each measured on an H200).
+ * times instead of 4. Both are correct on every shape; {@link setGemmTiling} chooses (selectBackend
+ * applies `ENCOURAGE_WEBGPU_GEMM`; docs/performance.md has what each measured on an H200).
  */
 export type GemmTiling = 'narrow' | 'wide';
-let tiling: GemmTiling = process.env['ENCOURAGE_WEBGPU_GEMM'] === 'narrow' ? 'narrow' : 'wide';
+let tiling: GemmTiling = 'wide';
 
 /** Choose the tiling of the convolution GEMMs from now on (pipelines are cached per tiling). */
 export function setGemmTiling(next: GemmTiling): void {

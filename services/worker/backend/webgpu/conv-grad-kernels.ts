@@ -68,7 +68,7 @@ export function geometryKey(g: ConvGeometry): string {
  * kept for GPUs where that may differ.
  */
 export type InputGradAlgorithm = 'gemm' | 'stock';
-let inputGradAlgorithm: InputGradAlgorithm = process.env['ENCOURAGE_WEBGPU_DX'] === 'stock' ? 'stock' : 'gemm';
+let inputGradAlgorithm: InputGradAlgorithm = 'gemm';
 
 /** Choose dx's algorithm (see {@link InputGradAlgorithm}). */
 export function setInputGradAlgorithm(algorithm: InputGradAlgorithm): void {
